@@ -1,0 +1,5 @@
+import sys
+
+from crossdistill.cli import main
+
+sys.exit(main())

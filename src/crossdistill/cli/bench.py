@@ -1,0 +1,45 @@
+"""``crossdistill bench NAME``: speed and memory targets, printed as one JSON object measured in one run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+
+from crossdistill.cli import CommandError
+
+# benchmark name -> module under crossdistill.experiments.benchmarks exposing add_arguments(parser) and run(args)
+BENCHMARKS = {
+    "confidence": "Vectorized dropout confidence D against a per-sample, per-mask loop.",
+    "data": "Speech synthesis speed (x real time) and feature extraction throughput.",
+    "teacher": "Text teacher throughput and teacher-cache build time (unique transcripts vs every utterance).",
+    "train": "Intent-module training throughput, vanilla vs KD, and the KD step overhead.",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="run a benchmark and print one JSON object")
+    names = parser.add_subparsers(dest="benchmark", metavar="NAME", required=True)
+    for name, help_text in BENCHMARKS.items():
+        sub = names.add_parser(name, help=help_text, description=help_text)
+        module = _load(name)
+        if module is not None:
+            module.add_arguments(sub)
+        sub.set_defaults(handler=_run, bench_module=name)
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"crossdistill.experiments.benchmarks.{name}")
+    except ModuleNotFoundError as error:
+        if error.name == f"crossdistill.experiments.benchmarks.{name}":
+            return None
+        raise
+
+
+def _run(args: argparse.Namespace) -> int:
+    module = _load(args.bench_module)
+    if module is None:
+        raise CommandError(f"benchmark {args.bench_module!r} is not available in this build")
+    print(json.dumps(module.run(args), indent=2, sort_keys=True))
+    return 0
