@@ -12,6 +12,7 @@ import sys
 
 # Modules under crossdistill.cli, one per command group, in the order ``--help`` lists them.
 COMMAND_MODULES = (
+    "demo",
     "simulate",
     "data",
     "teacher",
