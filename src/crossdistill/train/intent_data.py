@@ -1,0 +1,113 @@
+"""Batches for intent-module training: cached acoustic outputs, labels and the teacher's cached tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from crossdistill.data.corpus import Corpus
+from crossdistill.students.intent import SLOT_HEADS
+from crossdistill.train.encoded_cache import EncodedSplit
+
+TEACHER_PREFIX = "teacher/"
+
+
+class EncodedIntentDataset(Dataset):
+    """One item per utterance: its encoded frames, its labels and the teacher tensors named by the objective.
+
+    teacher_lookup: ``utt_ids -> {key: tensor (N, ...)}`` (the teacher cache), or None for vanilla runs.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        split: str,
+        encoded: EncodedSplit,
+        teacher_lookup: Callable[[list[str]], dict[str, Tensor]] | None = None,
+    ) -> None:
+        utterances = corpus.splits[split]
+        if [u.utt_id for u in utterances] != encoded.utt_ids:
+            raise ValueError(f"the acoustic-output cache of split {split!r} does not list the corpus' utterances")
+        labels = corpus.labels
+        self.encoded = encoded
+        self.utt_ids = encoded.utt_ids
+        self.intent = torch.tensor([labels.encode_intent(u) for u in utterances], dtype=torch.long)
+        self.slots = torch.tensor([labels.encode_slots(u) for u in utterances], dtype=torch.long)
+        self.teacher = teacher_lookup(self.utt_ids) if teacher_lookup is not None else {}
+
+    def __len__(self) -> int:
+        return len(self.utt_ids)
+
+    def __getitem__(self, i: int) -> dict:
+        item = {
+            "utt_id": self.utt_ids[i],
+            "encoded": self.encoded.get(i),
+            "intent": self.intent[i],
+            "slots": self.slots[i],
+        }
+        for key, values in self.teacher.items():
+            item[TEACHER_PREFIX + key] = values[i]
+        return item
+
+
+def collate_encoded(items: list[dict]) -> dict:
+    """Pad the encoded frames; stack everything else."""
+    frames = [item["encoded"] for item in items]
+    batch = {
+        "utt_id": [item["utt_id"] for item in items],
+        "encoded": torch.nn.utils.rnn.pad_sequence(frames, batch_first=True),
+        "encoded_lengths": torch.tensor([f.shape[0] for f in frames], dtype=torch.long),
+    }
+    for key in items[0]:
+        if key not in batch and key != "utt_id":
+            batch[key] = torch.stack([item[key] for item in items])
+    return batch
+
+
+def batch_targets(batch: dict, supervised: str) -> dict[str, Tensor]:
+    """Targets of the supervised heads: ``{"intent": (B,)}`` or one (B,) tensor per slot."""
+    if supervised == "intent":
+        return {"intent": batch["intent"]}
+    return {slot: batch["slots"][:, k] for k, slot in enumerate(SLOT_HEADS)}
+
+
+def teacher_tensors(batch: dict) -> dict[str, Tensor]:
+    return {key[len(TEACHER_PREFIX) :]: value for key, value in batch.items() if key.startswith(TEACHER_PREFIX)}
+
+
+class EncodedIntentDataModule(pl.LightningDataModule):
+    """Train/valid/test loaders over the cached acoustic outputs.
+
+    Validation runs two loaders, valid then test, so that every epoch logs both errors: the checkpoint is chosen
+    on valid and the test error of that same epoch is reported. Under DDP Lightning wraps these loaders with a
+    DistributedSampler (shuffling seeded by the run's seed), so each process sees its own shard.
+    """
+
+    def __init__(self, datasets: dict[str, EncodedIntentDataset], batch_size: int, num_workers: int = 0, seed: int = 0):
+        super().__init__()
+        self.datasets = datasets
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            num_workers=self.num_workers,
+            collate_fn=collate_encoded,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [self._loader("valid", shuffle=False), self._loader("test", shuffle=False)]

@@ -1,0 +1,132 @@
+"""``crossdistill train``: one intent-module run, from config to metrics.json, resumable after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from crossdistill.common import atomic_write_text
+from crossdistill.data.corpus import load_corpus
+from crossdistill.kd import build_objective
+from crossdistill.students.intent import IntentConfig, supervised_heads
+from crossdistill.students.slu import build_student
+from crossdistill.train.config import to_plain
+from crossdistill.train.encoded_cache import build_encoded_cache
+from crossdistill.train.intent_data import EncodedIntentDataModule, EncodedIntentDataset
+from crossdistill.train.intent_module import IntentDistillationModule
+from crossdistill.train.teacher_tensors import open_teacher_lookup
+
+METRICS_FILE = "metrics.json"
+
+
+def choose_epoch(history: list[dict]) -> dict:
+    """The epoch with the lowest validation error (the earliest on ties): selection never looks at test."""
+    scored = [record for record in history if "valid/error" in record]
+    if not scored:
+        raise ValueError("no epoch has a validation error to select on")
+    return min(scored, key=lambda record: (record["valid/error"], record["epoch"]))
+
+
+def train_intent(config: DictConfig) -> dict[str, Any]:
+    """Train one run; returns (and writes to ``out/metrics.json``) the selected and last epochs' errors."""
+    started = time.time()
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(config))
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS when on a GPU
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+
+    corpus = load_corpus(config.corpus)
+    objective = build_objective(to_plain(config.objective))
+    heads = supervised_heads(corpus.labels, config.supervised)
+    intent_config = IntentConfig(**{**to_plain(config.intent), "heads": heads})
+    student = build_student({"intent": intent_config, "intent_input": config.intent_input}, config.acoustic)
+    if config.unfreeze != "none":
+        raise ValueError("unfreeze != 'none' needs raw audio batches; this build trains on cached acoustic outputs")
+
+    teacher_keys = sorted(objective.teacher_keys())
+    lookup = open_teacher_lookup(config.teacher_cache, teacher_keys) if teacher_keys else None
+    encoded = build_encoded_cache(student, Path(config.acoustic), corpus, Path(config.acoustic) / "encoded_cache")
+    datasets = {split: EncodedIntentDataset(corpus, split, encoded[split], lookup) for split in encoded}
+    data = EncodedIntentDataModule(datasets, config.batch_size, config.num_workers, config.seed)
+    module = IntentDistillationModule(student, objective, config.supervised, config.lr, config.weight_decay)
+
+    trainer = _build_trainer(config, out)
+    last = out / "checkpoints" / "last.ckpt"
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
+    if trainer.global_rank != 0:
+        return {}
+
+    chosen = choose_epoch(module.history)
+    final = module.history[-1]
+    best_path = trainer.checkpoint_callback.best_model_path
+    if best_path:
+        state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+    module.student.save_pretrained(
+        out / "model",
+        extra={"labels.json": corpus.labels.to_dict(), "task.json": {"supervised": config.supervised}},
+    )
+    metrics = {
+        "policy": _describe(objective),
+        "selected_epoch": chosen["epoch"],
+        "valid_error": chosen["valid/error"],
+        "test_error": chosen["test/error"],
+        "last_epoch": final["epoch"],
+        "last_valid_error": final.get("valid/error"),
+        "last_test_error": final.get("test/error"),
+        "epochs": config.epochs,
+        "history": module.history,
+        "wall_seconds": time.time() - started,
+        "selection": "lowest validation error; test error reported at that epoch",
+    }
+    atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def _describe(objective) -> str:
+    terms = getattr(objective, "active_terms", None)
+    if terms is None:
+        return f"lst(alpha={objective.alpha}, T={objective.temperature})"
+    if not terms:
+        return "vanilla"
+    return " + ".join(f"{t.distance}[{t.policy.describe()}]" for t in terms)
+
+
+def _build_trainer(config: DictConfig, out: Path) -> pl.Trainer:
+    checkpoint = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best-{epoch:03d}",
+        monitor="valid/error",
+        mode="min",
+        save_last=True,
+        save_top_k=1,
+    )
+    callbacks = [checkpoint]
+    if config.trainer.progress_bar:
+        callbacks.append(TQDMProgressBar(leave=False))
+    return pl.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.trainer.accelerator,
+        devices=config.trainer.devices,
+        num_nodes=config.trainer.num_nodes,
+        strategy=config.trainer.strategy,
+        precision=config.trainer.precision,
+        deterministic=config.trainer.deterministic,
+        log_every_n_steps=config.trainer.log_every_n_steps,
+        enable_progress_bar=config.trainer.progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=callbacks,
+        logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="tensorboard", version="")],
+        default_root_dir=out,
+    )

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+
+from crossdistill.kd import build_objective
+from crossdistill.train.config import load_train_config, to_plain
+
+CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "table1").glob("*.yaml"))
+REQUIRED = ["corpus=/c", "acoustic=/a", "out=/o"]
+
+
+def test_table1_has_twelve_cells_and_each_builds_its_objective():
+    assert len(CONFIGS) == 12
+    for path in CONFIGS:
+        config = load_train_config(path, REQUIRED)
+        objective = build_objective(to_plain(config.objective))
+        assert (path.stem == "vanilla") == (not objective.active_terms), path.name
+        for term in objective.active_terms:
+            assert term.distance == "l1" and objective.combination == "weighted"
+
+
+def test_overrides_apply_and_typos_are_named(tmp_path):
+    config = load_train_config(CONFIGS[0], [*REQUIRED, "epochs=3", "trainer.devices=2"])
+    assert config.epochs == 3 and config.trainer.devices == 2
+    with pytest.raises(ValueError, match="epoch"):
+        load_train_config(CONFIGS[0], [*REQUIRED, "epoch=3"])
+    with pytest.raises(ValueError, match="lacks"):
+        load_train_config(CONFIGS[0], [])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_train_config(tmp_path / "nope.yaml")
+    with pytest.raises(ValueError, match="supervised"):
+        load_train_config(None, [*REQUIRED, "supervised=words"])
+
+
+def test_unknown_policy_in_config_fails_before_training(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "objective:\n  terms:\n"
+        "    - {teacher_output: logits/intent, student_head: intent, policy: {decision: oracle}}\n"
+    )
+    config = load_train_config(path, REQUIRED)
+    with pytest.raises(ValueError, match="unknown weight decision 'oracle'"):
+        build_objective(to_plain(config.objective))
