@@ -1,0 +1,334 @@
+"""The built-in synthetic SLU corpus: eSpeak NG speech of our command grammar, in the FSC layout.
+
+``synthesize_corpus`` plans everything in the parent from the seed (speakers, splits, who says what),
+then synthesizes one speaker per task in fresh worker processes: eSpeak NG keeps state from one
+utterance to the next that no API call resets, so a fresh process per speaker is what makes the output
+byte-identical for any ``jobs``. The corpus is written into a temporary sibling folder and renamed into
+place at the end, so an interrupted run never leaves a half corpus that looks complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile
+from tqdm import tqdm
+
+from crossdistill.data.alignments import build_alignment, phoneme_inventory_path
+from crossdistill.data.audio import SAMPLE_RATE
+from crossdistill.data.corpus import METADATA_FILE, SPLITS, LabelSet, alignment_path, split_csv_path
+from crossdistill.data.grammar import Phrasing, load_grammar
+from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker
+
+FORMAT_NAME = "crossdistill-synthetic-fsc"
+FORMAT_VERSION = 1
+CSV_HEADER = ("", "path", "speakerId", "transcription", "action", "object", "location")
+HELD_OUT_FRACTION = 10 / 97  # FSC: 77 / 10 / 10 speakers
+TIME_DECIMALS = 4
+
+# Independent random streams, so that changing one plan never shifts another.
+_STREAM_SPEAKERS, _STREAM_SPLIT, _STREAM_PLAN, _STREAM_UTTERANCE, _STREAM_CHANNEL = range(1, 6)
+
+
+@dataclass(frozen=True)
+class UtterancePlan:
+    """What one utterance will be: its file name (no extension) and phrasing."""
+
+    name: str
+    phrasing: Phrasing
+
+
+@dataclass(frozen=True)
+class SpeakerTask:
+    """Everything a worker needs to synthesize one speaker."""
+
+    speaker: SpeakerConfig
+    speaker_index: int
+    utterances: tuple[UtterancePlan, ...]
+    seed: int
+    out_root: str
+
+
+@dataclass(frozen=True)
+class SynthesizedUtterance:
+    """A written utterance: its CSV path, duration and alignment (seconds in the written file)."""
+
+    path: str
+    phrasing: Phrasing
+    duration: float
+    words: list[tuple[str, float, float]]
+    phonemes: list[tuple[str, float, float]]
+
+
+def synthesize_corpus(
+    out_dir: str | os.PathLike,
+    preset: str = "default",
+    speakers: int | None = None,
+    utterances_per_speaker: int | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    progress: bool = True,
+) -> Path:
+    """Synthesize a corpus in the FSC layout into ``out_dir`` and return its path.
+
+    Args:
+      out_dir: where to write; must not exist or be empty. If it holds a corpus made with the same
+        options it is returned as is.
+      preset: a name from ``presets.yaml`` (difficulty and default size).
+      speakers, utterances_per_speaker: override the preset's size (at least 3 speakers: one per split).
+      seed: every random choice derives from it; same options and seed give byte-identical files.
+      jobs: worker processes (0 or less: all cores).
+      progress: show a tqdm progress bar.
+    """
+    chosen = get_preset(preset)
+    n_speakers = chosen.speakers if speakers is None else int(speakers)
+    per_speaker = chosen.utterances_per_speaker if utterances_per_speaker is None else int(utterances_per_speaker)
+    if n_speakers < 3:
+        raise ValueError(f"--speakers must be at least 3 (one per split), got {n_speakers}")
+    if per_speaker < 1:
+        raise ValueError(f"--utterances-per-speaker must be at least 1, got {per_speaker}")
+    jobs = os.cpu_count() or 1 if jobs <= 0 else int(jobs)
+    options = {
+        "preset": chosen.name,
+        "difficulty": chosen.difficulty,
+        "speakers": n_speakers,
+        "utterances_per_speaker": per_speaker,
+        "seed": int(seed),
+    }
+    out_dir = Path(out_dir).absolute()
+    if _existing_corpus_matches(out_dir, options):
+        return out_dir
+
+    grammar = load_grammar()
+    configs = [
+        sample_speaker(np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", chosen.difficulty)
+        for i in range(n_speakers)
+    ]
+    split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]))
+    plans = plan_utterances(split_of, per_speaker, grammar.phrasings, np.random.default_rng([seed, _STREAM_PLAN]))
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        tasks = [SpeakerTask(configs[i], i, tuple(plans[i]), int(seed), str(staging)) for i in range(n_speakers)]
+        results = _run_tasks(tasks, jobs, progress)
+        _write_tables(staging, split_of, configs, results, options)
+        _publish(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out_dir
+
+
+def split_speakers(n_speakers: int, rng: np.random.Generator) -> list[str]:
+    """Assign each speaker index a split, speaker-disjoint, about 77/10/10 like FSC."""
+    held_out = max(1, round(n_speakers * HELD_OUT_FRACTION))
+    order = rng.permutation(n_speakers)
+    split_of = ["train"] * n_speakers
+    for rank, index in enumerate(order):
+        if rank < held_out:
+            split_of[index] = "valid"
+        elif rank < 2 * held_out:
+            split_of[index] = "test"
+    return split_of
+
+
+def plan_utterances(
+    split_of: list[str], per_speaker: int, phrasings: tuple[Phrasing, ...], rng: np.random.Generator
+) -> list[list[UtterancePlan]]:
+    """Choose each speaker's phrasings, cycling through shuffled passes so coverage stays even.
+
+    Training speakers are planned first; held-out speakers only use intents that training has, so the
+    reader's "label unseen in training" check holds even for a tiny corpus.
+    """
+    plans: list[list[UtterancePlan]] = [[] for _ in split_of]
+
+    def cycle(pool: list[Phrasing]):
+        while True:
+            for index in rng.permutation(len(pool)):
+                yield pool[index]
+
+    def assign(indices: list[int], source) -> None:
+        for index in indices:
+            plans[index] = [UtterancePlan(f"spk{index:03d}_{k:04d}", next(source)) for k in range(per_speaker)]
+
+    train = [i for i, split in enumerate(split_of) if split == "train"]
+    assign(train, cycle(list(phrasings)))
+    train_intents = {u.phrasing.intent for i in train for u in plans[i]}
+    held_out = [i for i, split in enumerate(split_of) if split != "train"]
+    assign(held_out, cycle([p for p in phrasings if p.intent in train_intents]))
+    return plans
+
+
+def synthesize_speaker(task: SpeakerTask) -> list[SynthesizedUtterance]:
+    """Synthesize and write one speaker's utterances (run it in a fresh process for reproducibility)."""
+    from crossdistill.data.effects import build_channel, render
+    from crossdistill.data.espeak import ESpeak
+
+    engine = ESpeak.get()
+    speaker = task.speaker
+    engine.set_voice(speaker.voice)
+    channel_rng = np.random.default_rng([task.seed, _STREAM_CHANNEL, task.speaker_index])
+    channel = build_channel(speaker, channel_rng, SAMPLE_RATE)
+    folder = Path(task.out_root) / "wavs" / "speakers" / speaker.speaker_id
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    for k, plan in enumerate(task.utterances):
+        rng = np.random.default_rng([task.seed, _STREAM_UTTERANCE, task.speaker_index, k])
+        rate_jitter, pitch_jitter = rng.uniform(-speaker.jitter, speaker.jitter, size=2)
+        engine.set_prosody(
+            rate=int(np.clip(round(speaker.rate * (1 + rate_jitter)), 80, 450)),
+            pitch=int(np.clip(round(speaker.pitch * (1 + pitch_jitter)), 0, 100)),
+            pitch_range=speaker.pitch_range,
+            word_gap=speaker.word_gap,
+        )
+        engine.set_random_seed(int(rng.integers(1 << 31)))
+        text = plan.phrasing.text
+        synthesis = engine.synthesize(text)
+        words, phonemes = build_alignment(
+            text,
+            [(p.name, p.sample, p.text_position) for p in synthesis.phonemes],
+            [(w.text_position, w.sample) for w in synthesis.words],
+            synthesis.audio.shape[0],
+            engine.phonemize_word,
+        )
+        rendered = render(synthesis.audio, synthesis.sample_rate, speaker, channel, rng, SAMPLE_RATE)
+        rel_path = f"wavs/speakers/{speaker.speaker_id}/{plan.name}.wav"
+        _write_wav(Path(task.out_root) / rel_path, rendered.pcm)
+        duration = rendered.pcm.shape[0] / SAMPLE_RATE
+
+        def to_seconds(segments, rendered=rendered, duration=duration):
+            return [
+                (
+                    label,
+                    round(min(rendered.offset_s + s * rendered.seconds_per_source_sample, duration), TIME_DECIMALS),
+                    round(min(rendered.offset_s + e * rendered.seconds_per_source_sample, duration), TIME_DECIMALS),
+                )
+                for label, s, e in segments
+            ]
+
+        results.append(SynthesizedUtterance(rel_path, plan.phrasing, duration, to_seconds(words), to_seconds(phonemes)))
+    return results
+
+
+def _write_wav(path: Path, pcm: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    path.write_bytes(buffer.getvalue())
+
+
+def _run_tasks(tasks: list[SpeakerTask], jobs: int, progress: bool) -> list[list[SynthesizedUtterance]]:
+    # "forkserver" forks workers from a clean server process, never from a parent that may already have
+    # used eSpeak; maxtasksperchild=1 gives every speaker a fresh library state.
+    context = multiprocessing.get_context("forkserver")
+    # Import the heavy modules once in the server (this only takes effect if it is not running yet).
+    context.set_forkserver_preload(["crossdistill.data.synth", "crossdistill.data.effects", "crossdistill.data.espeak"])
+    total = sum(len(t.utterances) for t in tasks)
+    results: list[list[SynthesizedUtterance]] = []
+    with (
+        context.Pool(min(jobs, len(tasks)), maxtasksperchild=1) as pool,
+        tqdm(total=total, unit="utt", desc="synthesizing", disable=not progress) as bar,
+    ):
+        for speaker_result in pool.imap(synthesize_speaker, tasks, chunksize=1):
+            results.append(speaker_result)
+            bar.update(len(speaker_result))
+    return results
+
+
+def _write_tables(
+    root: Path,
+    split_of: list[str],
+    configs: list[SpeakerConfig],
+    results: list[list[SynthesizedUtterance]],
+    options: dict[str, Any],
+) -> None:
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    observed_phonemes: set[str] = set()
+    train_rows = []
+    for split in SPLITS:
+        rows, alignment_lines = [], []
+        for index, utterances in enumerate(results):
+            if split_of[index] != split:
+                continue
+            for utt in utterances:
+                rows.append((utt.path, configs[index].speaker_id, utt.phrasing))
+                entry = {
+                    "utt_id": utt.path.rsplit(".", 1)[0],
+                    "duration": round(utt.duration, TIME_DECIMALS),
+                    "words": utt.words,
+                    "phonemes": utt.phonemes,
+                }
+                alignment_lines.append(json.dumps(entry, separators=(",", ":")))
+                observed_phonemes.update(label for label, _, _ in utt.phonemes)
+        _write_csv(split_csv_path(root, split), rows)
+        alignment_path(root, split).write_text("".join(line + "\n" for line in alignment_lines), encoding="utf-8")
+        if split == "train":
+            train_rows = rows
+    labels = LabelSet(
+        actions=tuple(sorted({p.intent[0] for _, _, p in train_rows})),
+        objects=tuple(sorted({p.intent[1] for _, _, p in train_rows})),
+        locations=tuple(sorted({p.intent[2] for _, _, p in train_rows})),
+        intents=tuple(sorted({p.intent for _, _, p in train_rows})),
+    )
+    inventory = {
+        "notation": "eSpeak NG ASCII phoneme names, stress marks removed",
+        "phonemes": sorted(observed_phonemes),
+    }
+    phoneme_inventory_path(root).write_text(json.dumps(inventory, indent=1) + "\n", encoding="utf-8")
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "options": options,
+        "sample_rate": SAMPLE_RATE,
+        "labels": labels.to_dict(),
+        "splits": {s: [c.speaker_id for c, sp in zip(configs, split_of, strict=True) if sp == s] for s in SPLITS},
+        "speakers": [c.to_dict() for c in configs],
+        "audio_seconds": round(sum(u.duration for r in results for u in r), 3),
+    }
+    (root / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str, Phrasing]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        for index, (rel_path, speaker_id, phrasing) in enumerate(rows):
+            writer.writerow((index, rel_path, speaker_id, phrasing.text, *phrasing.intent))
+
+
+def _existing_corpus_matches(out_dir: Path, options: dict[str, Any]) -> bool:
+    if not out_dir.exists():
+        return False
+    if not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} exists and is not a directory")
+    metadata_path = out_dir / METADATA_FILE
+    if metadata_path.is_file():
+        try:
+            metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            metadata = {}
+        if metadata.get("format") == FORMAT_NAME and metadata.get("options") == options:
+            return True
+        raise ValueError(
+            f"--out {out_dir} already holds a corpus made with other options ({metadata.get('options')}); "
+            "choose another folder or remove it"
+        )
+    if any(out_dir.iterdir()):
+        raise ValueError(f"--out {out_dir} is not empty; choose another folder or remove it")
+    return False
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        out_dir.rmdir()  # empty (checked before synthesis); rename cannot replace a non-empty folder
+    os.replace(staging, out_dir)
