@@ -1,0 +1,147 @@
+"""``crossdistill grid``: paper 000's Table I, every cell for every seed, resumable.
+
+All cells share one pre-trained acoustic module (and so one acoustic-output cache) and one teacher cache. A run
+whose ``metrics.json`` exists is finished and skipped, so starting the command again after an interruption only
+does what is left; an interrupted run resumes from its own last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
+
+from crossdistill.common import atomic_write_text
+from crossdistill.train.config import TrainConfig, load_train_config
+from crossdistill.train.run import METRICS_FILE
+
+GRID_FILE = "grid.json"
+GRID_KEYS = {"teacher_dir"}  # grid-level overrides that are not training-config keys
+
+
+@dataclass(frozen=True)
+class GridRun:
+    cell: str
+    seed: int
+    config_path: Path
+    out: Path
+
+    @property
+    def finished(self) -> bool:
+        return (self.out / METRICS_FILE).is_file()
+
+
+def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[str]) -> tuple[list[GridRun], dict]:
+    """Write one resolved training config per (cell, seed) under ``out`` and return the runs to do."""
+    grid_config = Path(grid_config)
+    if not grid_config.is_file():
+        raise FileNotFoundError(f"grid config {grid_config} does not exist")
+    grid = OmegaConf.load(grid_config)
+    unknown = sorted(set(grid) - {"base", "cells", "teacher_dir"})
+    if unknown:
+        raise ValueError(f"{grid_config}: unknown grid keys {unknown} (known: base, cells, teacher_dir)")
+    if not grid.get("cells"):
+        raise ValueError(f"{grid_config}: no cells")
+    grid_overrides = [o for o in overrides if o.split("=", 1)[0] in GRID_KEYS]
+    train_overrides = [o for o in overrides if o not in grid_overrides]
+    teacher_dir = grid.get("teacher_dir")
+    for item in grid_overrides:
+        teacher_dir = item.split("=", 1)[1]
+    base = grid.get("base") or OmegaConf.create({})
+    runs = []
+    for cell, relative in grid.cells.items():
+        cell_config = (grid_config.parent / relative).resolve()
+        if not cell_config.is_file():
+            raise FileNotFoundError(f"{grid_config}: cell {cell!r} names {cell_config}, which does not exist")
+        for seed in seeds:
+            run_out = Path(out) / cell / f"seed{seed}"
+            # schema < cell file < grid base < command-line overrides < this run's out and seed
+            merged = OmegaConf.merge(
+                OmegaConf.structured(TrainConfig),
+                OmegaConf.load(cell_config),
+                base,
+                OmegaConf.from_dotlist([*train_overrides, f"out={run_out}", f"seed={seed}"]),
+            )
+            path = run_out / "run_config.yaml"
+            text = OmegaConf.to_yaml(merged)
+            if path.is_file() and path.read_text() != text:
+                raise ValueError(f"{path} was planned with another configuration; use a new --out or remove {run_out}")
+            if not path.is_file():
+                atomic_write_text(path, text)
+            load_train_config(path)  # validates: missing corpus/acoustic, bad keys
+            runs.append(GridRun(cell, seed, path, run_out))
+    info = {
+        "grid_config": str(grid_config.resolve()),
+        "cells": list(grid.cells),
+        "seeds": seeds,
+        "overrides": overrides,
+        "teacher_dir": teacher_dir,
+    }
+    return runs, info
+
+
+def run_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[str], jobs: int = 1) -> dict:
+    """Run every unfinished (cell, seed); ``jobs`` > 1 runs that many training processes at once."""
+    out = Path(out)
+    started = time.time()
+    runs, info = plan_grid(grid_config, seeds, out, overrides)
+    todo = [run for run in runs if not run.finished]
+    print(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to do")
+    if todo:
+        _prepare_shared_caches(todo[0])
+    if jobs <= 1:
+        for run in tqdm(todo, desc="grid", unit="run"):
+            _train_in_process(run)
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(tqdm(pool.map(lambda r: _train_subprocess(r, threads), todo), total=len(todo), desc="grid"))
+    previous = _read_info(out)
+    info["wall_seconds"] = previous.get("wall_seconds", 0.0) + (time.time() - started)
+    info["finished_runs"] = sum(run.finished for run in runs)
+    atomic_write_text(out / GRID_FILE, json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def _read_info(out: Path) -> dict:
+    path = out / GRID_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _prepare_shared_caches(run: GridRun) -> None:
+    """Build the shared acoustic-output cache once, before parallel runs could race to write it."""
+    from crossdistill.data.corpus import load_corpus
+    from crossdistill.students.slu import build_student
+    from crossdistill.train.encoded_cache import build_encoded_cache
+
+    config = OmegaConf.load(run.config_path)
+    corpus = load_corpus(config.corpus)
+    student = build_student({"intent": {"heads": {"intent": len(corpus.labels.intents)}},
+                             "intent_input": config.intent_input}, config.acoustic)  # fmt: skip
+    build_encoded_cache(student, Path(config.acoustic), corpus, Path(config.acoustic) / "encoded_cache")
+
+
+def _train_in_process(run: GridRun) -> None:
+    from crossdistill.train.run import train_intent
+
+    train_intent(load_train_config(run.config_path))
+
+
+def _train_subprocess(run: GridRun, threads: int) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    log = run.out / "train.log"
+    with open(log, "w") as handle:
+        code = subprocess.call(
+            [sys.executable, "-m", "crossdistill.cli", "train", "--config", str(run.config_path)],
+            stdout=handle, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    if code != 0:
+        raise RuntimeError(f"run {run.cell}/seed{run.seed} failed (exit {code}); see {log}")
