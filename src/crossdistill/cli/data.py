@@ -33,6 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("root", type=Path, help="corpus root (holds data/ and wavs/)")
     info.set_defaults(handler=run_info)
 
+    features = commands.add_parser(
+        "features",
+        help="compute and cache log-mel features of a corpus (25 ms / 10 ms)",
+        description="Cached under CACHE_DIR/features/<key>, keyed by the audio list and the feature config.",
+    )
+    features.add_argument("root", type=Path, help="corpus root")
+    features.add_argument("--n-mels", type=int, default=40, help="mel bins (default 40)")
+    features.add_argument(
+        "--cache-dir", type=Path, help="cache root (default $CROSSDISTILL_CACHE or ~/.cache/crossdistill)"
+    )
+    features.set_defaults(handler=run_features)
+
 
 def run_synth(args: argparse.Namespace) -> int:
     from crossdistill.data.speakers import preset_names
@@ -55,6 +67,21 @@ def run_synth(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     print(json.dumps(_summary(args.root), indent=2))
+    return 0
+
+
+def run_features(args: argparse.Namespace) -> int:
+    from crossdistill.data.corpus import load_corpus
+    from crossdistill.data.features import FeatureConfig, feature_cache_dir, load_or_compute_features
+
+    corpus = load_corpus(args.root)
+    config = FeatureConfig(n_mels=args.n_mels)
+    splits = load_or_compute_features(corpus, config, args.cache_dir)
+    summary = {
+        "cache": str(feature_cache_dir(corpus, config, args.cache_dir)),
+        "frames": {split: int(s.lengths.sum()) for split, s in splits.items()},
+    }
+    print(json.dumps(summary))
     return 0
 
 
