@@ -19,5 +19,5 @@ def audio_to_acoustic_input(waveform: Tensor, acoustic) -> Tensor:
         return waveform
     from crossdistill.data.features import FeatureConfig, compute_features
 
-    n_mels = acoustic.config.frontend_config.n_mels if hasattr(acoustic.config, "frontend_config") else None
-    return compute_features(waveform, FeatureConfig(n_mels=n_mels) if n_mels else FeatureConfig())
+    frontend = acoustic.config.logmel
+    return compute_features(waveform, FeatureConfig(kind="logmel", n_mels=frontend.n_mels))
