@@ -26,7 +26,7 @@ def make_student(frontend="sincnet", intent_input="word_hidden", aux=None, seed=
 
 
 def wave_batch():
-    return {"waveform": torch.randn(2, 6000), "waveform_lengths": torch.tensor([6000, 4000])}
+    return {"waveform": torch.randn(2, 6000), "lengths": torch.tensor([6000, 4000])}
 
 
 @pytest.mark.parametrize("intent_input", ["word_hidden", "word_posteriors"])
@@ -45,10 +45,12 @@ def test_forward_returns_every_head(intent_input):
 
 def test_logmel_student_reads_features_and_names_missing_keys():
     student = make_student("logmel")
-    out = student({"features": torch.randn(2, 50, 40), "feature_lengths": torch.tensor([50, 20])})
+    out = student({"features": torch.randn(2, 50, 40), "lengths": torch.tensor([50, 20])})
     assert out["object"].shape == (2, 4)
-    with pytest.raises(ValueError, match="feature_lengths"):
+    with pytest.raises(ValueError, match="lengths"):
         student({"features": torch.randn(2, 50, 40)})
+    with pytest.raises(ValueError, match="features"):
+        student(wave_batch())
 
 
 def test_cached_encoding_gives_the_same_logits_while_training():
@@ -57,7 +59,7 @@ def test_cached_encoding_gives_the_same_logits_while_training():
     student.train()
     assert not student.acoustic.training, "a frozen acoustic module runs without dropout"
     batch = wave_batch()
-    encoded, lengths = student.encode(batch["waveform"], batch["waveform_lengths"])
+    encoded, lengths = student.encode(batch["waveform"], batch["lengths"])
     assert not encoded.requires_grad
     student.intent.eval()  # compare without the intent module's own dropout
     live = student(batch)

@@ -64,6 +64,11 @@ class AcousticConfig:
     n_phonemes: int = 40
     n_words: int = 100
 
+    @property
+    def frontend_config(self) -> SincNetConfig | LogMelConfig:
+        """The settings of the chosen front end."""
+        return self.sincnet if self.frontend == "sincnet" else self.logmel
+
     def validate(self) -> None:
         """Raise ValueError naming the first inconsistent field."""
         if self.downsample not in DOWNSAMPLE_METHODS:

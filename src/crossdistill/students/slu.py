@@ -34,9 +34,10 @@ from crossdistill.students.serialization import load_module_files, save_module_f
 INTENT_INPUTS = ("word_hidden", "word_posteriors")
 UNFREEZE_SCOPES = ("none", "word", "all")
 
-# Batch keys SLUStudent.forward understands (the data layer's loaders and the acoustic-output cache).
-WAVEFORM_KEYS = ("waveform", "waveform_lengths")
-FEATURE_KEYS = ("features", "feature_lengths")
+# Batch keys SLUStudent.forward understands: the data layer's loaders (``crossdistill.data.loading``: the
+# input under "waveform" or "features", its lengths under "lengths") and the acoustic-output cache.
+INPUT_KEYS = {"waveform": "waveform", "features": "features"}
+LENGTH_KEY = "lengths"
 ENCODED_KEYS = ("encoded", "encoded_lengths")
 
 
@@ -197,12 +198,12 @@ class SLUStudent(nn.Module):
         """Return ``{head: logits (B, C)}`` from a batch dict.
 
         Reads cached acoustic outputs (``encoded``, ``encoded_lengths``) when present; otherwise the front
-        end's input: ``waveform`` + ``waveform_lengths`` (SincNet) or ``features`` + ``feature_lengths``
-        (log-mel).
+        end's input as the data layer batches it: ``waveform`` (SincNet, ``(B, S)``) or ``features``
+        (log-mel, ``(B, T, F)``), with ``lengths``.
         """
         if ENCODED_KEYS[0] in batch:
             return self.classify(batch[ENCODED_KEYS[0]], batch[ENCODED_KEYS[1]])
-        keys = WAVEFORM_KEYS if self.acoustic.input_kind == "waveform" else FEATURE_KEYS
+        keys = (INPUT_KEYS[self.acoustic.input_kind], LENGTH_KEY)
         missing = [key for key in keys if key not in batch]
         if missing:
             raise ValueError(
