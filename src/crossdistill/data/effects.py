@@ -22,6 +22,7 @@ from crossdistill.data.speakers import SpeakerConfig
 PEAK_LEVEL_RANGE = (0.3, 0.9)  # per-utterance recording level (peak, full scale = 1)
 SNR_SPREAD_DB = 3.0  # utterance SNR = speaker SNR +- this
 PAD_RANGE_S = (0.05, 0.35)  # leading and trailing silence, each
+NOISE_BED_S = 16  # seconds of noise made once per speaker (an FFT per utterance was most of the cost)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Channel:
     sos: np.ndarray
     impulse_response: np.ndarray
     wet: float
+    noise_bed: np.ndarray  # unit-power background noise of the speaker's room; utterances take random crops
 
 
 def build_channel(speaker: SpeakerConfig, rng: np.random.Generator, sample_rate: int) -> Channel:
@@ -39,12 +41,14 @@ def build_channel(speaker: SpeakerConfig, rng: np.random.Generator, sample_rate:
     high = signal.butter(2, speaker.highpass_hz, btype="highpass", fs=sample_rate, output="sos")
     low = signal.butter(4, min(speaker.lowpass_hz, 0.95 * nyquist), btype="lowpass", fs=sample_rate, output="sos")
     peak = _peaking_sos(speaker.eq_freq_hz, speaker.eq_gain_db, q=1.0, sample_rate=sample_rate)
-    length = max(16, int(min(1.2 * speaker.rt60_s, 0.6) * sample_rate))
+    # Truncated at -40 dB (2/3 of rt60): the rest is inaudible under the noise and costs convolution time.
+    length = max(16, int(min(2 / 3 * speaker.rt60_s, 0.4) * sample_rate))
     t = np.arange(length) / sample_rate
     # -60 dB after rt60 seconds: amplitude exp(-6.908 t / rt60).
     response = rng.standard_normal(length) * np.exp(-6.908 * t / speaker.rt60_s)
     response /= np.sqrt(np.sum(response**2))
-    return Channel(np.vstack([high, low, peak]), response.astype(np.float32), speaker.reverb_wet)
+    noise_bed = coloured_noise(rng, NOISE_BED_S * sample_rate, speaker.noise_colour).astype(np.float32)
+    return Channel(np.vstack([high, low, peak]), response.astype(np.float32), speaker.reverb_wet, noise_bed)
 
 
 def _peaking_sos(freq: float, gain_db: float, q: float, sample_rate: int) -> np.ndarray:
@@ -98,12 +102,18 @@ def render(
     x = (1 - channel.wet) * x + channel.wet * reverberant.astype(np.float32)
     speech_power = float(np.mean(x[lead : lead + speech.shape[0]] ** 2)) if speech.size else 0.0
     snr_db = speaker.snr_db + rng.uniform(-SNR_SPREAD_DB, SNR_SPREAD_DB)
-    noise = coloured_noise(rng, x.shape[0], speaker.noise_colour)
-    x = x + noise.astype(np.float32) * np.float32(np.sqrt(speech_power / 10 ** (snr_db / 10)))
+    noise = _crop(channel.noise_bed, x.shape[0], rng)
+    x = x + noise * np.float32(np.sqrt(speech_power / 10 ** (snr_db / 10)))
     peak = float(np.max(np.abs(x))) or 1.0
     x = x * np.float32(rng.uniform(*PEAK_LEVEL_RANGE) / peak)
     pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
     return Rendered(pcm, 1.0 / (source_rate * speaker.vtl_warp), lead / sample_rate)
+
+
+def _crop(bed: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Return ``n`` samples of ``bed`` from a random offset, wrapping around."""
+    start = int(rng.integers(bed.shape[0]))
+    return np.take(bed, np.arange(start, start + n), mode="wrap")
 
 
 def warp_and_resample(audio: np.ndarray, source_rate: int, warp: float, target_rate: int) -> np.ndarray:
