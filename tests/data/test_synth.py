@@ -138,3 +138,21 @@ def test_metadata_records_options_speakers_and_splits(tiny_corpus):
     for split, speakers in meta["splits"].items():
         assert sorted({u.speaker_id for u in corpus.splits[split]}) == sorted(speakers)
     assert len(meta["speakers"]) == 6
+
+
+@pytest.mark.parametrize(("jobs", "expected"), [(1, 1), (3, 3), (0, None), (-1, None)])
+def test_jobs_option_reaches_the_pool(tmp_path, monkeypatch, jobs, expected):
+    import os
+
+    import crossdistill.data.synth as synth
+
+    seen = []
+
+    def record(tasks, jobs, progress):
+        seen.append(jobs)
+        raise KeyboardInterrupt  # stop before any synthesis
+
+    monkeypatch.setattr(synth, "_run_tasks", record)
+    with pytest.raises(KeyboardInterrupt):
+        synthesize_corpus(tmp_path / "x", jobs=jobs, progress=False, **TINY)
+    assert seen == [expected or os.cpu_count()]

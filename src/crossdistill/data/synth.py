@@ -97,7 +97,7 @@ def synthesize_corpus(
         raise ValueError(f"--speakers must be at least 3 (one per split), got {n_speakers}")
     if per_speaker < 1:
         raise ValueError(f"--utterances-per-speaker must be at least 1, got {per_speaker}")
-    jobs = os.cpu_count() or 1 if jobs <= 0 else int(jobs)
+    jobs = (os.cpu_count() or 1) if jobs <= 0 else int(jobs)
     options = {
         "preset": chosen.name,
         "difficulty": chosen.difficulty,
