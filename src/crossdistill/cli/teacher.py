@@ -1,0 +1,166 @@
+"""``crossdistill teacher``: train the text teacher on a corpus's transcripts, and cache its outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("teacher", help="text teacher: fine-tune on transcripts, cache its outputs")
+    commands = parser.add_subparsers(dest="teacher_command", metavar="SUBCOMMAND", required=True)
+
+    train = commands.add_parser(
+        "train",
+        help="fine-tune the text teacher on a corpus's training transcripts",
+        description="Trains on the unique (transcript, labels) pairs of the training split, keeps the epoch with "
+        "the lowest valid text error, and writes teacher.json, model.safetensors, tokenizer/, metrics.json "
+        "(train/valid/test text error) and train.log to --out.",
+    )
+    train.add_argument("--corpus", type=Path, required=True, help="corpus root in the FSC layout")
+    train.add_argument("--out", type=Path, required=True, help="teacher folder to write (must be new or empty)")
+    train.add_argument(
+        "--encoder",
+        help="Hugging Face encoder: a local model folder, a hub name, or 'minilm' (the packaged all-MiniLM-L6-v2, "
+        "default); never runs remote code",
+    )
+    train.add_argument(
+        "--arch",
+        choices=("transformer", "scratch"),
+        default="transformer",
+        help="'scratch': a small BiLSTM trained from random init (default: transformer)",
+    )
+    train.add_argument("--tokenizer", help="tokenizer folder or name (default: the encoder's; scratch: MiniLM's)")
+    train.add_argument(
+        "--heads", choices=("intent", "intent+slots"), default="intent", help="classifier heads (default: intent)"
+    )
+    train.add_argument("--epochs", type=int, help="epochs over the unique pairs (default: 10 transformer, 20 scratch)")
+    train.add_argument("--lr", type=float, help="learning rate (default: 3e-4 transformer, 3e-3 scratch)")
+    train.add_argument(
+        "--head-lr-scale",
+        type=float,
+        help="dense layer and heads learn at lr x this (default: 10 transformer, 1 scratch)",
+    )
+    train.add_argument("--batch-size", type=int, default=32, help="unique pairs per step (default 32)")
+    train.add_argument(
+        "--weighting",
+        choices=("unique", "count"),
+        default="unique",
+        help="loss weight of each unique pair: equal, or its utterance count (default unique)",
+    )
+    train.add_argument("--max-length", type=int, default=32, help="word pieces per transcript (default 32)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument(
+        "--threads", type=int, help="torch intra-op threads (default: torch's; 1 is often faster on a busy shared CPU)"
+    )
+    train.add_argument("--overwrite", action="store_true", help="replace an existing teacher folder at --out")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_train)
+
+    cache = commands.add_parser(
+        "cache",
+        help="cache the teacher's logits, normalized entropy and dropout confidence for every utterance",
+        description="Computed once per unique transcript and fanned out to utterances; keyed by the teacher "
+        "weights and config, the options, the corpus label set and transcripts. Written atomically to "
+        "<teacher>/cache/<key>/ (or --out); prints the folder as JSON.",
+    )
+    cache.add_argument("--teacher", type=Path, required=True, help="teacher folder written by `teacher train`")
+    cache.add_argument("--corpus", type=Path, required=True, help="corpus root in the FSC layout")
+    cache.add_argument("--n-masks", type=int, default=100, help="N, dropout masks for D (paper: 100)")
+    cache.add_argument("--p", type=float, default=0.1, help="dropout rate p for D (paper: 0.1)")
+    cache.add_argument(
+        "--dropout-site",
+        choices=("logits", "features"),
+        default="logits",
+        help="where D's dropout acts: the logits (default) or the dense features feeding each head",
+    )
+    cache.add_argument("--seed", type=int, default=0, help="seed of D's dropout masks (default 0)")
+    cache.add_argument("--batch-size", type=int, default=64, help="transcripts per teacher batch (default 64)")
+    cache.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    cache.add_argument("--out", type=Path, help="cache folder (default: <teacher>/cache/<key>)")
+    cache.add_argument("--overwrite", action="store_true", help="replace a cache with another key at --out")
+    cache.add_argument("--quiet", action="store_true", help="no progress bar")
+    cache.set_defaults(handler=run_cache)
+
+
+def _configure_logging() -> None:
+    logger = logging.getLogger("crossdistill")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from crossdistill.data.corpus import load_corpus
+    from crossdistill.teachers.text import TrainOptions, train_teacher
+
+    _configure_logging()
+    if args.arch == "scratch" and args.encoder is not None:
+        raise ValueError("--encoder names a pretrained encoder; it cannot be combined with --arch scratch")
+    options = TrainOptions(
+        arch=args.arch,
+        encoder=args.encoder or "minilm",
+        tokenizer=args.tokenizer,
+        heads=args.heads,
+        epochs=args.epochs,
+        lr=args.lr,
+        head_lr_scale=args.head_lr_scale,
+        batch_size=args.batch_size,
+        weighting=args.weighting,
+        max_length=args.max_length,
+        seed=args.seed,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
+    corpus = load_corpus(args.corpus, check_audio=False)  # the teacher reads transcripts only
+    metrics = train_teacher(corpus, args.out, options, overwrite=args.overwrite)
+    summary = {split: {k: v for k, v in r.items()} for split, r in metrics["splits"].items()}
+    print(
+        json.dumps(
+            {"teacher": str(Path(args.out).absolute()), "selected_epoch": metrics["selected_epoch"], "splits": summary},
+            indent=2,
+        )
+    )
+    return 0
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    from crossdistill.data.corpus import load_corpus
+    from crossdistill.teachers.text import CacheOptions, TeacherCache, build_teacher_cache
+    from crossdistill.teachers.text.training import torch_threads
+
+    _configure_logging()
+    options = CacheOptions(n_masks=args.n_masks, p=args.p, seed=args.seed, dropout_site=args.dropout_site)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    corpus = load_corpus(args.corpus, check_audio=False)
+    with torch_threads(args.threads):
+        folder = build_teacher_cache(
+            args.teacher,
+            corpus,
+            options,
+            out=args.out,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+            overwrite=args.overwrite,
+        )
+    cache = TeacherCache.load(folder)
+    print(
+        json.dumps(
+            {
+                "cache": str(folder),
+                "key": cache.key,
+                "utterances": len(cache),
+                "unique_transcripts": len(cache.index["transcripts"]),
+                "tensors": list(cache.names),
+                "build_seconds": cache.index["build_seconds"],
+            },
+            indent=2,
+        )
+    )
+    return 0
