@@ -137,6 +137,16 @@ def test_changed_transcripts_give_a_new_key(scratch_teacher, teacher_corpus):
     )
 
 
+def test_load_teacher_cache_can_build_on_demand(scratch_teacher, teacher_corpus, tmp_path):
+    options = CacheOptions(n_masks=3)
+    with pytest.raises(FileNotFoundError, match="no teacher cache"):
+        load_teacher_cache(scratch_teacher[0], teacher_corpus, options, path=tmp_path / "c")
+    cache = load_teacher_cache(
+        scratch_teacher[0], teacher_corpus, options, path=tmp_path / "c", build=True, progress=False
+    )
+    assert cache.options == options and cache.path == tmp_path / "c" and len(cache) == 500
+
+
 def test_missing_utterance_fails_clearly(scratch_cache):
     cache = TeacherCache.load(scratch_cache)
     with pytest.raises(TeacherCacheError, match=r"1 utterance\(s\) not in teacher cache .*'wavs/nope'"):

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -279,13 +280,14 @@ def _train(corpus: Corpus, examples: dict[str, list[TextExample]], out_dir: Path
     config = options.teacher_config(corpus)
     teacher = build_teacher(config)
     train = examples["train"]
-    texts_with_conflicts = len({e.text for e in train}) - len(train)
+    label_sets_per_text = Counter(e.text for e in train)
+    conflicting = sum(1 for n in label_sets_per_text.values() if n > 1)
     log.info(
         "corpus %s: %s; train has %d unique (transcript, labels) pairs%s",
         corpus.root,
         ", ".join(f"{s} {len(u)} utterances" for s, u in corpus.splits.items()),
         len(train),
-        f" ({-texts_with_conflicts} transcripts carry two or more label sets)" if texts_with_conflicts else "",
+        f" ({conflicting} transcripts carry two or more label sets)" if conflicting else "",
     )
     log.info(
         "teacher %s (%s), heads %s, options %s",
