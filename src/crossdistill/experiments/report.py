@@ -193,7 +193,13 @@ def plot_teacher_distributions(teacher_cache: Path, out_dir: Path, head: str = "
     import matplotlib.pyplot as plt
 
     cache = TeacherCache.load(teacher_cache)
-    tensors = cache.split_tensors("train")
+    corpus_root = _corpus_of(teacher_cache)
+    if corpus_root is None:
+        return None
+    from crossdistill.data.corpus import load_corpus
+
+    train_ids = [u.utt_id for u in load_corpus(corpus_root, check_audio=False).splits["train"]]
+    tensors = cache.lookup(train_ids)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for ax, key, label in ((axes[0], f"confidence/{head}", "dropout confidence D"),
                            (axes[1], f"entropy/{head}", "normalized entropy H_C")):  # fmt: skip
@@ -238,16 +244,15 @@ def write_report(grid_dir: Path) -> Path:
 
 
 def _teacher_errors(teacher: dict | None) -> dict | None:
+    """The text teacher's intent error per split from its ``metrics.json`` (``crossdistill teacher train``)."""
     if not teacher:
         return None
+    return {f"{split}_error": teacher[split]["intent_error"] for split in ("train", "valid", "test")}
 
-    def pick(split):
-        value = teacher.get(
-            f"{split}_error", teacher.get(split, {}).get("error") if isinstance(teacher.get(split), dict) else None
-        )
-        return value if value is not None else float("nan")
 
-    return {f"{s}_error": pick(s) for s in ("train", "valid", "test")}
+def _corpus_of(teacher_cache: Path) -> str | None:
+    index = Path(teacher_cache) / "index.json"
+    return json.loads(index.read_text()).get("corpus_root") if index.is_file() else None
 
 
 def _teacher_cache_of(grid_dir: Path, results: dict[str, CellResult]) -> Path | None:

@@ -14,6 +14,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 SUPERVISED_MODES = ("intent", "slots")
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass
@@ -46,7 +47,9 @@ class TrainConfig:
     intent_input: what the intent module reads from the acoustic module (``word_hidden`` or ``word_posteriors``).
     unfreeze: ``none`` (acoustic module frozen, its outputs cached), ``word`` or ``all``.
     objective: a ``crossdistill.kd.build_objective`` mapping (terms with distance and policy, or LST).
-    epochs, batch_size, lr, weight_decay, seed: the optimisation. num_workers: DataLoader workers.
+    epochs, batch_size, optimizer (adam or sgd), lr, weight_decay, seed: the optimisation.
+    shuffle: shuffle training batches (off only for checks that compare runs step by step).
+    num_workers: DataLoader workers.
     """
 
     corpus: str = MISSING
@@ -60,9 +63,11 @@ class TrainConfig:
     objective: dict[str, Any] = field(default_factory=lambda: {"type": "terms", "terms": []})
     epochs: int = 20
     batch_size: int = 32
+    optimizer: str = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
+    shuffle: bool = True
     num_workers: int = 0
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
@@ -89,6 +94,8 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
         raise ValueError(f"bad training config{where}: {error}".splitlines()[0]) from error
     if missing:
         raise ValueError(f"training config lacks {missing}; set them in the file or as key=value overrides")
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {config.optimizer!r}")
     if config.supervised not in SUPERVISED_MODES:
         raise ValueError(f"supervised must be one of {list(SUPERVISED_MODES)}, got {config.supervised!r}")
     return config

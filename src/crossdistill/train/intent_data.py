@@ -7,7 +7,7 @@ from collections.abc import Callable
 import lightning.pytorch as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from crossdistill.data.corpus import Corpus
 from crossdistill.students.intent import SLOT_HEADS
@@ -83,23 +83,43 @@ class EncodedIntentDataModule(pl.LightningDataModule):
     """Train/valid/test loaders over the cached acoustic outputs.
 
     Validation runs two loaders, valid then test, so that every epoch logs both errors: the checkpoint is chosen
-    on valid and the test error of that same epoch is reported. Under DDP Lightning wraps these loaders with a
-    DistributedSampler (shuffling seeded by the run's seed), so each process sees its own shard.
+    on valid and the test error of that same epoch is reported. Under DDP the training loader shards the data with
+    a DistributedSampler seeded by the run's seed (the Trainer's automatic sampler is switched off).
     """
 
-    def __init__(self, datasets: dict[str, EncodedIntentDataset], batch_size: int, num_workers: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        datasets: dict[str, EncodedIntentDataset],
+        batch_size: int,
+        num_workers: int = 0,
+        seed: int = 0,
+        shuffle: bool = True,
+    ):
         super().__init__()
+        self.shuffle = shuffle
         self.datasets = datasets
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+    def _loader(self, split: str, shuffle: bool, distributed: bool = False) -> DataLoader:
+        dataset = self.datasets[split]
+        trainer = self.trainer
+        if distributed and trainer is not None and trainer.world_size > 1:
+            # Our own sampler (the Trainer's automatic one always shuffles): each process takes every
+            # world_size-th item, so an unshuffled DDP run sees exactly the batches of one large-batch process.
+            sampler = DistributedSampler(
+                dataset, num_replicas=trainer.world_size, rank=trainer.global_rank, shuffle=shuffle, seed=self.seed
+            )
+            shuffle, generator = False, None
+        else:
+            sampler = None
+            generator = torch.Generator().manual_seed(self.seed) if shuffle else None
         return DataLoader(
-            self.datasets[split],
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             generator=generator,
             num_workers=self.num_workers,
             collate_fn=collate_encoded,
@@ -107,7 +127,8 @@ class EncodedIntentDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", shuffle=self.shuffle, distributed=True)
 
     def val_dataloader(self) -> list[DataLoader]:
+        # Every process evaluates the whole valid and test sets: errors are exact, with no padded duplicates.
         return [self._loader("valid", shuffle=False), self._loader("test", shuffle=False)]

@@ -22,8 +22,17 @@ class IntentDistillationModule(pl.LightningModule):
     run reads the chosen epoch from it.
     """
 
-    def __init__(self, student, objective, supervised: str = "intent", lr: float = 1e-3, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        student,
+        objective,
+        supervised: str = "intent",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: str = "adam",
+    ):
         super().__init__()
+        self.optimizer_name = optimizer
         self.student = student
         self.objective = objective
         self.supervised = supervised
@@ -88,8 +97,9 @@ class IntentDistillationModule(pl.LightningModule):
         _, _, supervised, correct = self._step_outputs(batch)
         size = len(batch["utt_id"])
         self.log(f"{split}/error", 1 - correct.float().mean(), batch_size=size, add_dataloader_idx=False,
-                 sync_dist=True, prog_bar=split == "valid")  # fmt: skip
-        self.log(f"{split}/loss", supervised.mean(), batch_size=size, add_dataloader_idx=False, sync_dist=True)
+                 sync_dist=False, prog_bar=split == "valid")  # fmt: skip
+        # Every process evaluates the full split (see EncodedIntentDataModule), so no cross-process sync is needed.
+        self.log(f"{split}/loss", supervised.mean(), batch_size=size, add_dataloader_idx=False)
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
@@ -105,6 +115,8 @@ class IntentDistillationModule(pl.LightningModule):
 
     def configure_optimizers(self):
         params = [p for p in self.student.parameters() if p.requires_grad]
+        if self.optimizer_name == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

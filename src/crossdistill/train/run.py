@@ -57,8 +57,10 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
     lookup = open_teacher_lookup(config.teacher_cache, teacher_keys) if teacher_keys else None
     encoded = build_encoded_cache(student, Path(config.acoustic), corpus, Path(config.acoustic) / "encoded_cache")
     datasets = {split: EncodedIntentDataset(corpus, split, encoded[split], lookup) for split in encoded}
-    data = EncodedIntentDataModule(datasets, config.batch_size, config.num_workers, config.seed)
-    module = IntentDistillationModule(student, objective, config.supervised, config.lr, config.weight_decay)
+    data = EncodedIntentDataModule(datasets, config.batch_size, config.num_workers, config.seed, config.shuffle)
+    module = IntentDistillationModule(
+        student, objective, config.supervised, config.lr, config.weight_decay, config.optimizer
+    )
 
     trainer = _build_trainer(config, out)
     last = out / "checkpoints" / "last.ckpt"
@@ -126,6 +128,7 @@ def _build_trainer(config: DictConfig, out: Path) -> pl.Trainer:
         enable_progress_bar=config.trainer.progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        use_distributed_sampler=False,  # the data module shards the training set itself
         callbacks=callbacks,
         logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="tensorboard", version="")],
         default_root_dir=out,

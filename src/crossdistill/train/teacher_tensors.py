@@ -24,7 +24,7 @@ def open_teacher_lookup(cache_path: str | Path | None, keys: list[str]) -> Calla
     if not path.exists():
         raise FileNotFoundError(f"teacher cache {path} does not exist; build it with `crossdistill teacher cache`")
     cache = TeacherCache.load(path)
-    available = set(cache.keys())
+    available = set(cache.names)
     missing = sorted(set(keys) - available)
     if missing:
         raise ValueError(f"teacher cache {path} has no {missing}; it holds {sorted(available)}")
