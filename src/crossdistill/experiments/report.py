@@ -247,7 +247,7 @@ def _teacher_errors(teacher: dict | None) -> dict | None:
     """The text teacher's intent error per split from its ``metrics.json`` (``crossdistill teacher train``)."""
     if not teacher:
         return None
-    return {f"{split}_error": teacher[split]["intent_error"] for split in ("train", "valid", "test")}
+    return {f"{split}_error": teacher["splits"][split]["intent_error"] for split in ("train", "valid", "test")}
 
 
 def _corpus_of(teacher_cache: Path) -> str | None:
