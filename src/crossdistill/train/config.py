@@ -49,7 +49,8 @@ class TrainConfig:
     objective: a ``crossdistill.kd.build_objective`` mapping (terms with distance and policy, or LST).
     epochs, batch_size, optimizer (adam or sgd), lr, weight_decay, seed: the optimisation.
     shuffle: shuffle training batches (off only for checks that compare runs step by step).
-    num_workers: DataLoader workers.
+    num_workers: DataLoader workers. threads: torch CPU threads (None: torch's default); on a shared CPU, 1 often
+    beats 2 for these small recurrent models.
     """
 
     corpus: str = MISSING
@@ -69,6 +70,7 @@ class TrainConfig:
     seed: int = 0
     shuffle: bool = True
     num_workers: int = 0
+    threads: int | None = None
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 

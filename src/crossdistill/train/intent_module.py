@@ -68,7 +68,8 @@ class IntentDistillationModule(pl.LightningModule):
         for label, value in parts.kd.items():
             self.log(f"train/kd/{label}", value, batch_size=size, on_step=False, on_epoch=True)
         for label, lam in parts.lambdas.items():
-            stats = torch.stack([lam.sum(), lam.pow(2).sum(), lam.new_tensor(lam.numel())]).double()
+            lam = lam.double()  # float32 sums of squares would leave a spurious spread of ~1e-4
+            stats = torch.stack([lam.sum(), lam.pow(2).sum(), lam.new_tensor(lam.numel())])
             self._lambda_sums[label] = self._lambda_sums.get(label, torch.zeros_like(stats)) + stats
         return parts.total
 

@@ -44,6 +44,8 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
     atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(config))
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS when on a GPU
     pl.seed_everything(config.seed, workers=True, verbose=False)
+    if config.threads:
+        torch.set_num_threads(config.threads)
 
     corpus = load_corpus(config.corpus)
     objective = build_objective(to_plain(config.objective))
