@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> dict:
 
     student.unfreeze_acoustic("all")
     student.train()
-    full_batch = {"waveform": waveform, "waveform_lengths": lengths, "intent": intent}
+    full_batch = {"waveform": waveform, "lengths": lengths, "intent": intent}
     full = _measure(student, full_batch, teacher, args.full_steps, encoded=False)
 
     student.freeze_acoustic()
