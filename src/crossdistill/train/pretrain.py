@@ -261,7 +261,7 @@ def pretrain_acoustic(options: PretrainOptions) -> dict[str, Any]:
         "frame_shift_s": {"phoneme": model.module.phoneme_frame_shift_s, "word": model.module.word_frame_shift_s},
         "utterances": {split: len(ds) for split, ds in data.datasets.items()},
         "epochs": trainer.current_epoch,
-        "best_epoch": int(best_state["epoch"]),
+        "best_epoch": int(best_state["epoch"]) + 1,  # counted from 1, like "epochs"
         "best_checkpoint": os.path.relpath(best, out),
         "resumed_after_epochs": resumed_after_epochs,
         "valid": results["valid"],
