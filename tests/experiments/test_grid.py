@@ -1,0 +1,59 @@
+"""A miniature Table I grid on the tiny pipeline: runs, resumes without redoing finished runs, and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crossdistill.experiments.grid import plan_grid, run_grid
+from crossdistill.experiments.report import collect_results, write_report
+
+CONFIGS = Path(__file__).parents[2] / "configs" / "table1"
+
+
+def _grid_file(tmp_path: Path) -> Path:
+    path = tmp_path / "grid.yaml"
+    path.write_text(
+        "base:\n  epochs: 2\n  batch_size: 16\n  threads: 1\n  intent: {hidden: 16}\n"
+        "  trainer: {progress_bar: false, accelerator: cpu}\n"
+        f"cells:\n  vanilla: {CONFIGS / 'vanilla.yaml'}\n"
+        f"  dropout_x_triangular: {CONFIGS / 'dropout_x_triangular.yaml'}\n"
+    )
+    return path
+
+
+def test_miniature_grid_resumes_and_reports(pipeline, tmp_path):
+    grid = _grid_file(tmp_path)
+    out = tmp_path / "grid"
+    overrides = [f"corpus={pipeline.corpus}", f"acoustic={pipeline.acoustic}",
+                 f"teacher_cache={pipeline.teacher_cache}", f"teacher_dir={pipeline.teacher}"]  # fmt: skip
+    run_grid(grid, [0, 1], out, overrides)
+    metrics = sorted(out.glob("*/seed*/metrics.json"))
+    assert len(metrics) == 4
+
+    # Interrupt one run (as if killed before it finished); the others must not be redone.
+    redo = out / "dropout_x_triangular" / "seed1" / "metrics.json"
+    redo.unlink()
+    kept = {p: p.stat().st_mtime_ns for p in metrics if p != redo}
+    info = run_grid(grid, [0, 1], out, overrides)
+    assert redo.is_file()
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert info["finished_runs"] == 4
+
+    results = collect_results(out)
+    assert set(results) == {"vanilla", "dropout_x_triangular"}
+    assert all(len(r.test_errors) == 2 for r in results.values())
+    text = write_report(out).read_text()
+    assert "| No distillation | Vanilla |" in text
+    assert "| Scheduling: Triangular (6b) | n/a | n/a |" in text
+    assert "Teacher (text)" in text
+    assert (out / "teacher_uncertainty.png").is_file()
+
+
+def test_grid_refuses_a_changed_configuration(pipeline, tmp_path):
+    grid = _grid_file(tmp_path)
+    base = [f"corpus={pipeline.corpus}", f"acoustic={pipeline.acoustic}", f"teacher_cache={pipeline.teacher_cache}"]
+    plan_grid(grid, [0], tmp_path / "g", base)
+    with pytest.raises(ValueError, match="another configuration"):
+        plan_grid(grid, [0], tmp_path / "g", [*base, "lr=0.1"])
