@@ -203,6 +203,34 @@ class LengthBucketBatchSampler(BatchSampler):
         return full_pools * per_pool + -(-rest // self.batch_size)
 
 
+def build_bucketed_loader(
+    dataset,
+    sampler: Sampler[int],
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    num_workers: int = 0,
+    bucket_factor: int = 50,
+) -> DataLoader:
+    """A DataLoader of length-bucketed batches drawn from ``sampler`` (``dataset`` needs ``lengths()``)."""
+    batches = LengthBucketBatchSampler(
+        sampler,
+        batch_size=batch_size,
+        drop_last=False,
+        lengths=dataset.lengths(),
+        bucket_factor=bucket_factor,
+        shuffle=shuffle,
+        seed=seed,
+    )
+    return DataLoader(
+        dataset,
+        batch_sampler=batches,
+        collate_fn=collate_speech,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+    )
+
+
 class SpeechDataModule(pl.LightningDataModule):
     """Train/valid/test loaders over one FSC-layout corpus (real or synthetic).
 
@@ -282,21 +310,8 @@ class SpeechDataModule(pl.LightningDataModule):
             inner = RandomSampler(dataset, generator=torch.Generator().manual_seed(self.seed))
         else:
             inner = SequentialSampler(dataset)
-        batches = LengthBucketBatchSampler(
-            inner,
-            batch_size=self.batch_size,
-            drop_last=False,
-            lengths=dataset.lengths(),
-            bucket_factor=self.bucket_factor,
-            shuffle=shuffle,
-            seed=self.seed,
-        )
-        return DataLoader(
-            dataset,
-            batch_sampler=batches,
-            collate_fn=collate_speech,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+        return build_bucketed_loader(
+            dataset, inner, self.batch_size, shuffle, self.seed, self.num_workers, self.bucket_factor
         )
 
     def train_dataloader(self) -> DataLoader:

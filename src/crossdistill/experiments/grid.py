@@ -119,14 +119,11 @@ def _read_info(out: Path) -> dict:
 def _prepare_shared_caches(run: GridRun) -> None:
     """Build the shared acoustic-output cache once, before parallel runs could race to write it."""
     from crossdistill.data.corpus import load_corpus
-    from crossdistill.students.slu import build_student
-    from crossdistill.train.encoded_cache import build_encoded_cache
+    from crossdistill.train.run import build_run_student, prepare_encoded_outputs
 
-    config = OmegaConf.load(run.config_path)
+    config = load_train_config(run.config_path)
     corpus = load_corpus(config.corpus)
-    student = build_student({"intent": {"heads": {"intent": len(corpus.labels.intents)}},
-                             "intent_input": config.intent_input}, config.acoustic)  # fmt: skip
-    build_encoded_cache(student, Path(config.acoustic), corpus, Path(config.acoustic) / "encoded_cache")
+    prepare_encoded_outputs(build_run_student(config, corpus), config, corpus)
 
 
 def _train_in_process(run: GridRun) -> None:

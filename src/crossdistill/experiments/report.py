@@ -228,7 +228,7 @@ def write_report(grid_dir: Path) -> Path:
     if info.get("teacher_dir") and (Path(info["teacher_dir"]) / "metrics.json").is_file():
         teacher = json.loads((Path(info["teacher_dir"]) / "metrics.json").read_text())
     plots = plot_curves(results, grid_dir)
-    cache = _teacher_cache_of(grid_dir, results)
+    cache = _teacher_cache_of(grid_dir)
     if cache is not None:
         plots.append(plot_teacher_distributions(cache, grid_dir))
     parts = ["# Table I on our data\n", render_table(results, _teacher_errors(teacher)), "",
@@ -255,7 +255,7 @@ def _corpus_of(teacher_cache: Path) -> str | None:
     return json.loads(index.read_text()).get("corpus_root") if index.is_file() else None
 
 
-def _teacher_cache_of(grid_dir: Path, results: dict[str, CellResult]) -> Path | None:
+def _teacher_cache_of(grid_dir: Path) -> Path | None:
     from omegaconf import OmegaConf
 
     for config_path in sorted(grid_dir.glob("*/seed*/run_config.yaml")):

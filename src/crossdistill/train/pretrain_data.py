@@ -31,7 +31,7 @@ from torch.utils.data.distributed import DistributedSampler
 from crossdistill.data.alignments import frame_labels, load_alignments, load_phoneme_inventory
 from crossdistill.data.corpus import Corpus
 from crossdistill.data.features import FeatureConfig, load_or_compute_features
-from crossdistill.data.loading import LengthBucketBatchSampler, SpeechDataset, collate_speech, word_vocabulary
+from crossdistill.data.loading import SpeechDataset, build_bucketed_loader, word_vocabulary
 
 # (input lengths (B,)) -> (phoneme-rate lengths (B,), word-rate lengths (B,)): AcousticModule.output_lengths
 LengthFn = Callable[[Tensor], tuple[Tensor, Tensor]]
@@ -198,16 +198,7 @@ class PretrainDataModule(pl.LightningDataModule):
         # A one-replica DistributedSampler reshuffles from (seed, epoch) alone (Lightning calls set_epoch
         # through the batch sampler), so a resumed run sees the same batches as an uninterrupted one.
         inner = DistributedSampler(dataset, num_replicas=1, rank=0, shuffle=shuffle, seed=self.seed)
-        batches = LengthBucketBatchSampler(
-            inner, batch_size=self.batch_size, lengths=dataset.lengths(), shuffle=shuffle, seed=self.seed
-        )
-        return DataLoader(
-            dataset,
-            batch_sampler=batches,
-            collate_fn=collate_speech,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
+        return build_bucketed_loader(dataset, inner, self.batch_size, shuffle, self.seed, self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

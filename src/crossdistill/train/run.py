@@ -18,7 +18,7 @@ from crossdistill.common import atomic_write_text
 from crossdistill.data.corpus import load_corpus
 from crossdistill.kd import build_objective
 from crossdistill.students.intent import IntentConfig, supervised_heads
-from crossdistill.students.slu import build_student
+from crossdistill.students.slu import SLUStudent, build_student
 from crossdistill.train.config import to_plain
 from crossdistill.train.encoded_cache import build_encoded_cache
 from crossdistill.train.intent_data import EncodedIntentDataModule, EncodedIntentDataset
@@ -36,6 +36,19 @@ def choose_epoch(history: list[dict]) -> dict:
     return min(scored, key=lambda record: (record["valid/error"], record["epoch"]))
 
 
+def build_run_student(config: DictConfig, corpus) -> SLUStudent:
+    """The student of a run: the pre-trained (frozen) acoustic module under a fresh intent module."""
+    heads = supervised_heads(corpus.labels, config.supervised)
+    intent_config = IntentConfig(**{**to_plain(config.intent), "heads": heads})
+    return build_student({"intent": intent_config, "intent_input": config.intent_input}, config.acoustic)
+
+
+def prepare_encoded_outputs(student: SLUStudent, config: DictConfig, corpus) -> dict:
+    """The frozen acoustic module's outputs for every split, from (or into) ``<acoustic>/encoded_cache``."""
+    acoustic = Path(config.acoustic)
+    return build_encoded_cache(student, acoustic, corpus, acoustic / "encoded_cache")
+
+
 def train_intent(config: DictConfig) -> dict[str, Any]:
     """Train one run; returns (and writes to ``out/metrics.json``) the selected and last epochs' errors."""
     started = time.time()
@@ -49,15 +62,13 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
 
     corpus = load_corpus(config.corpus)
     objective = build_objective(to_plain(config.objective))
-    heads = supervised_heads(corpus.labels, config.supervised)
-    intent_config = IntentConfig(**{**to_plain(config.intent), "heads": heads})
-    student = build_student({"intent": intent_config, "intent_input": config.intent_input}, config.acoustic)
+    student = build_run_student(config, corpus)
     if config.unfreeze != "none":
         raise ValueError("unfreeze != 'none' needs raw audio batches; this build trains on cached acoustic outputs")
 
     teacher_keys = sorted(objective.teacher_keys())
     lookup = open_teacher_lookup(config.teacher_cache, teacher_keys) if teacher_keys else None
-    encoded = build_encoded_cache(student, Path(config.acoustic), corpus, Path(config.acoustic) / "encoded_cache")
+    encoded = prepare_encoded_outputs(student, config, corpus)
     datasets = {split: EncodedIntentDataset(corpus, split, encoded[split], lookup) for split in encoded}
     data = EncodedIntentDataModule(datasets, config.batch_size, config.num_workers, config.seed, config.shuffle)
     module = IntentDistillationModule(
