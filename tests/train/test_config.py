@@ -30,6 +30,8 @@ def test_overrides_apply_and_typos_are_named(tmp_path):
         load_train_config(tmp_path / "nope.yaml")
     with pytest.raises(ValueError, match="supervised"):
         load_train_config(None, [*REQUIRED, "supervised=words"])
+    with pytest.raises(ValueError, match="unfreeze must be one of"):
+        load_train_config(None, [*REQUIRED, "unfreeze=phoneme"])
 
 
 def test_unknown_policy_in_config_fails_before_training(tmp_path):

@@ -77,6 +77,30 @@ def test_decision_alone_and_schedule_alone_lambdas(pipeline, tmp_path):
     assert 0.0 <= record[f"lambda/{label}/mean"] <= 1.0
 
 
+@pytest.mark.parametrize("scope", ["word", "all"])
+def test_unfrozen_acoustic_layers_train_on_audio_batches_with_kd(pipeline, tmp_path, scope):
+    epochs = 2
+    metrics = _train(pipeline, "dropout_x_triangular", tmp_path / scope, epochs=epochs, unfreeze=scope)
+    assert [r["epoch"] for r in metrics["history"]] == [1, 2]
+    # The teacher tensors reach the loss through the audio batches just as through the cached ones.
+    corpus = load_corpus(pipeline.corpus)
+    confidence = TeacherCache.load(pipeline.teacher_cache).lookup([u.utt_id for u in corpus.splits["train"]])
+    mean_recip = float(recip(confidence["confidence/intent"].double()).mean())
+    for record in metrics["history"]:
+        lam = record["lambda/logits/intent->intent/mean"]
+        assert lam == pytest.approx(triangular(record["epoch"], epochs) * mean_recip, rel=1e-4)
+
+    pretrained = load_file(pipeline.acoustic / "model.safetensors")
+    trained = load_file(tmp_path / scope / "model" / "model.safetensors")
+    changed = {key for key, value in pretrained.items() if not torch.equal(value, trained[f"acoustic.{key}"])}
+    trainable = ("word_layers.",) if scope == "word" else ("frontend.", "phoneme_layers.", "word_layers.")
+    assert changed, "an unfrozen acoustic module must change"
+    assert all(key.startswith(trainable) for key in changed), sorted(changed)
+    if scope == "all":
+        assert any(key.startswith("frontend.") for key in changed)
+        assert any(key.startswith("phoneme_layers.") for key in changed)
+
+
 def test_resume_after_kill_continues_from_last_checkpoint(pipeline, tmp_path):
     out = tmp_path / "killed"
     args = ["train", "--config", str(CONFIGS / "vanilla.yaml"), *pipeline.overrides(out, epochs=6)]
@@ -117,6 +141,16 @@ def test_ddp_two_processes_agree_with_one(pipeline, tmp_path):
     ma = json.loads((tmp_path / "one" / "metrics.json").read_text())
     mb = json.loads((tmp_path / "two" / "metrics.json").read_text())
     assert [r["valid/error"] for r in ma["history"]] == pytest.approx([r["valid/error"] for r in mb["history"]])
+
+
+def test_ddp_trains_an_unfrozen_acoustic_module(pipeline, tmp_path):
+    # Every trainable parameter must get a gradient on each rank, or DDP stops with "unused parameters".
+    completed = _cli("train", "--config", str(CONFIGS / "dropout.yaml"),
+                     *pipeline.overrides(tmp_path / "ddp", epochs=1, batch_size=8, unfreeze="all",
+                                         **{"trainer.devices": 2, "trainer.strategy": "ddp"}))  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert metrics["history"][0]["epoch"] == 1 and "lambda/logits/intent->intent/mean" in metrics["history"][0]
 
 
 def test_bad_inputs_give_clear_errors(pipeline, tmp_path):

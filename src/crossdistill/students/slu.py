@@ -153,18 +153,26 @@ class SLUStudent(nn.Module):
     def unfreeze_acoustic(self, scope: str = "all") -> None:
         """Train part of the acoustic module again.
 
-        ``scope``: "word" unfreezes the word layers (and the word classifier, which the posteriors input
-        uses), as Lugosch's ``unfreezing_type=1``; "all" the whole module (``unfreezing_type=2`` once fully
-        unfrozen); "none" freezes everything.
+        ``scope``: "word" unfreezes the word layers, as Lugosch's ``unfreezing_type=1``; "all" the whole module
+        (``unfreezing_type=2`` once fully unfrozen); "none" freezes everything. Only parameters that the intent
+        module's input depends on are unfrozen: the phoneme classifier never is, the word classifier only with
+        ``intent_input="word_posteriors"``. A trainable parameter without a gradient would break DDP (unused
+        parameters) and be shrunk by weight decay for nothing.
+
+        With "word", the frozen lower layers run in train mode too (dropout active), as in Lugosch's code.
         """
         if scope not in UNFREEZE_SCOPES:
             raise ValueError(f"unfreeze scope must be one of {list(UNFREEZE_SCOPES)}, got {scope!r}")
         self.freeze_acoustic()
         if scope == "word":
             self.acoustic.word_layers.requires_grad_(True)
-            self.acoustic.word_classifier.requires_grad_(True)
         elif scope == "all":
             self.acoustic.requires_grad_(True)
+            self.acoustic.phoneme_classifier.requires_grad_(False)
+        if scope != "none" and self.config.intent_input == "word_posteriors":
+            self.acoustic.word_classifier.requires_grad_(True)
+        else:
+            self.acoustic.word_classifier.requires_grad_(False)
         if not self.acoustic_frozen:
             self.acoustic.train(self.training)
 

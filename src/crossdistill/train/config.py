@@ -13,6 +13,8 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from crossdistill.students.slu import UNFREEZE_SCOPES
+
 SUPERVISED_MODES = ("intent", "slots")
 OPTIMIZERS = ("adam", "sgd")
 
@@ -45,7 +47,9 @@ class TrainConfig:
     supervised: ``intent`` (one 31-way head) or ``slots`` (action/object/location heads, right only if all are).
     intent: overrides of the intent module (hidden, bidirectional, dropout).
     intent_input: what the intent module reads from the acoustic module (``word_hidden`` or ``word_posteriors``).
-    unfreeze: ``none`` (acoustic module frozen, its outputs cached), ``word`` or ``all``.
+    unfreeze: ``none`` (acoustic module frozen, its outputs computed once and cached), ``word`` (the word-level
+    layers and word classifier train with the intent module, on audio batches) or ``all`` (the whole acoustic
+    module, front end included, trains).
     objective: a ``crossdistill.kd.build_objective`` mapping (terms with distance and policy, or LST).
     epochs, batch_size, optimizer (adam or sgd), lr, weight_decay, seed: the optimisation.
     shuffle: shuffle training batches (off only for checks that compare runs step by step).
@@ -98,6 +102,8 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
         raise ValueError(f"training config lacks {missing}; set them in the file or as key=value overrides")
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {config.optimizer!r}")
+    if config.unfreeze not in UNFREEZE_SCOPES:
+        raise ValueError(f"unfreeze must be one of {list(UNFREEZE_SCOPES)}, got {config.unfreeze!r}")
     if config.supervised not in SUPERVISED_MODES:
         raise ValueError(f"supervised must be one of {list(SUPERVISED_MODES)}, got {config.supervised!r}")
     return config

@@ -1,4 +1,9 @@
-"""Batches for intent-module training: cached acoustic outputs, labels and the teacher's cached tensors."""
+"""Batches for intent-module training: labels and the teacher's cached tensors, with the student's input.
+
+The input is either the frozen acoustic module's cached outputs (:class:`EncodedIntentDataset`, the default:
+each run trains only the intent module) or the audio itself (:class:`AudioIntentDataset`: log-mels or the
+waveform, for runs that fine-tune part of the acoustic module).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from crossdistill.data.corpus import Corpus
+from crossdistill.data.loading import SpeechDataset, collate_speech
 from crossdistill.students.intent import SLOT_HEADS
 from crossdistill.train.encoded_cache import EncodedSplit
 
@@ -54,6 +60,38 @@ class EncodedIntentDataset(Dataset):
         return item
 
 
+class AudioIntentDataset(Dataset):
+    """The data layer's items (log-mels or waveform, intent and slot labels) plus the teacher tensors.
+
+    teacher_lookup: as for :class:`EncodedIntentDataset`.
+    """
+
+    def __init__(
+        self, speech: SpeechDataset, teacher_lookup: Callable[[list[str]], dict[str, Tensor]] | None = None
+    ) -> None:
+        self.speech = speech
+        self.utt_ids = [u.utt_id for u in speech.utterances]
+        self.teacher = teacher_lookup(self.utt_ids) if teacher_lookup is not None else {}
+
+    def __len__(self) -> int:
+        return len(self.speech)
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.speech[i]
+        for key, values in self.teacher.items():
+            item[TEACHER_PREFIX + key] = values[i]
+        return item
+
+
+def collate_audio(items: list[dict]) -> dict:
+    """The data layer's padding (``collate_speech``), plus the stacked teacher tensors."""
+    batch = collate_speech(items)
+    for key in items[0]:
+        if key.startswith(TEACHER_PREFIX):
+            batch[key] = torch.stack([item[key] for item in items])
+    return batch
+
+
 def collate_encoded(items: list[dict]) -> dict:
     """Pad the encoded frames; stack everything else."""
     frames = [item["encoded"] for item in items]
@@ -79,8 +117,8 @@ def teacher_tensors(batch: dict) -> dict[str, Tensor]:
     return {key[len(TEACHER_PREFIX) :]: value for key, value in batch.items() if key.startswith(TEACHER_PREFIX)}
 
 
-class EncodedIntentDataModule(pl.LightningDataModule):
-    """Train/valid/test loaders over the cached acoustic outputs.
+class IntentDataModule(pl.LightningDataModule):
+    """Train/valid/test loaders over intent datasets (cached acoustic outputs or audio; ``collate`` pads them).
 
     Validation runs two loaders, valid then test, so that every epoch logs both errors: the checkpoint is chosen
     on valid and the test error of that same epoch is reported. Under DDP the training loader shards the data with
@@ -94,8 +132,10 @@ class EncodedIntentDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         shuffle: bool = True,
+        collate: Callable[[list[dict]], dict] = collate_encoded,
     ):
         super().__init__()
+        self.collate = collate
         self.shuffle = shuffle
         self.datasets = datasets
         self.batch_size = batch_size
@@ -122,7 +162,7 @@ class EncodedIntentDataModule(pl.LightningDataModule):
             sampler=sampler,
             generator=generator,
             num_workers=self.num_workers,
-            collate_fn=collate_encoded,
+            collate_fn=self.collate,
             persistent_workers=self.num_workers > 0,
         )
 

@@ -99,7 +99,7 @@ class IntentDistillationModule(pl.LightningModule):
         size = len(batch["utt_id"])
         self.log(f"{split}/error", 1 - correct.float().mean(), batch_size=size, add_dataloader_idx=False,
                  sync_dist=False, prog_bar=split == "valid")  # fmt: skip
-        # Every process evaluates the full split (see EncodedIntentDataModule), so no cross-process sync is needed.
+        # Every process evaluates the full split (see IntentDataModule), so no cross-process sync is needed.
         self.log(f"{split}/loss", supervised.mean(), batch_size=size, add_dataloader_idx=False)
 
     def on_validation_epoch_end(self) -> None:

@@ -30,8 +30,9 @@ from torch.utils.data.distributed import DistributedSampler
 
 from crossdistill.data.alignments import frame_labels, load_alignments, load_phoneme_inventory
 from crossdistill.data.corpus import Corpus
-from crossdistill.data.features import FeatureConfig, load_or_compute_features
+from crossdistill.data.features import load_or_compute_features
 from crossdistill.data.loading import SpeechDataset, build_bucketed_loader, word_vocabulary
+from crossdistill.train.acoustic_inputs import feature_config_for
 
 # (input lengths (B,)) -> (phoneme-rate lengths (B,), word-rate lengths (B,)): AcousticModule.output_lengths
 LengthFn = Callable[[Tensor], tuple[Tensor, Tensor]]
@@ -58,15 +59,6 @@ def require_alignments(corpus: Corpus) -> None:
 def build_vocabularies(corpus: Corpus) -> tuple[list[str], list[str]]:
     """Return ``(phonemes, words)``: the target classes, in id order."""
     return load_phoneme_inventory(corpus), word_vocabulary(corpus)
-
-
-def feature_config_for(acoustic_config) -> FeatureConfig:
-    """Return what the data layer must read for an :class:`AcousticConfig`'s front end."""
-    if acoustic_config.frontend == "sincnet":
-        return FeatureConfig(kind="waveform", sample_rate=acoustic_config.sincnet.sample_rate)
-    return FeatureConfig(
-        kind="logmel", n_mels=acoustic_config.logmel.n_mels, hop_length_s=acoustic_config.logmel.frame_shift_s
-    )
 
 
 class FrameTargetDataset(Dataset):

@@ -16,12 +16,21 @@ from omegaconf import DictConfig, OmegaConf
 
 from crossdistill.common import atomic_write_text
 from crossdistill.data.corpus import load_corpus
+from crossdistill.data.features import load_or_compute_features
+from crossdistill.data.loading import SpeechDataset
 from crossdistill.kd import build_objective
 from crossdistill.students.intent import IntentConfig, supervised_heads
 from crossdistill.students.slu import SLUStudent, build_student
+from crossdistill.train.acoustic_inputs import feature_config_for
 from crossdistill.train.config import to_plain
 from crossdistill.train.encoded_cache import build_encoded_cache
-from crossdistill.train.intent_data import EncodedIntentDataModule, EncodedIntentDataset
+from crossdistill.train.intent_data import (
+    AudioIntentDataset,
+    EncodedIntentDataset,
+    IntentDataModule,
+    collate_audio,
+    collate_encoded,
+)
 from crossdistill.train.intent_module import IntentDistillationModule
 from crossdistill.train.teacher_tensors import open_teacher_lookup
 
@@ -37,16 +46,31 @@ def choose_epoch(history: list[dict]) -> dict:
 
 
 def build_run_student(config: DictConfig, corpus) -> SLUStudent:
-    """The student of a run: the pre-trained (frozen) acoustic module under a fresh intent module."""
+    """The student of a run: the pre-trained acoustic module (frozen, or partly trainable by ``config.unfreeze``)
+    under a fresh intent module."""
     heads = supervised_heads(corpus.labels, config.supervised)
     intent_config = IntentConfig(**{**to_plain(config.intent), "heads": heads})
-    return build_student({"intent": intent_config, "intent_input": config.intent_input}, config.acoustic)
+    student = build_student({"intent": intent_config, "intent_input": config.intent_input}, config.acoustic)
+    student.unfreeze_acoustic(config.unfreeze)
+    return student
 
 
 def prepare_encoded_outputs(student: SLUStudent, config: DictConfig, corpus) -> dict:
     """The frozen acoustic module's outputs for every split, from (or into) ``<acoustic>/encoded_cache``."""
     acoustic = Path(config.acoustic)
     return build_encoded_cache(student, acoustic, corpus, acoustic / "encoded_cache")
+
+
+def audio_datasets(student: SLUStudent, corpus, lookup, progress: bool = True) -> dict[str, AudioIntentDataset]:
+    """Audio (log-mels from the feature cache, or the waveform) for runs that train the acoustic module too."""
+    feature_config = feature_config_for(student.acoustic.config)
+    features = {}
+    if feature_config.kind == "logmel":
+        features = load_or_compute_features(corpus, feature_config, progress=progress)
+    return {
+        split: AudioIntentDataset(SpeechDataset(corpus, split, feature_config, features.get(split)), lookup)
+        for split in corpus.splits
+    }
 
 
 def train_intent(config: DictConfig) -> dict[str, Any]:
@@ -63,14 +87,16 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
     corpus = load_corpus(config.corpus)
     objective = build_objective(to_plain(config.objective))
     student = build_run_student(config, corpus)
-    if config.unfreeze != "none":
-        raise ValueError("unfreeze != 'none' needs raw audio batches; this build trains on cached acoustic outputs")
 
     teacher_keys = sorted(objective.teacher_keys())
     lookup = open_teacher_lookup(config.teacher_cache, teacher_keys) if teacher_keys else None
-    encoded = prepare_encoded_outputs(student, config, corpus)
-    datasets = {split: EncodedIntentDataset(corpus, split, encoded[split], lookup) for split in encoded}
-    data = EncodedIntentDataModule(datasets, config.batch_size, config.num_workers, config.seed, config.shuffle)
+    if student.acoustic_frozen:
+        encoded = prepare_encoded_outputs(student, config, corpus)
+        datasets = {split: EncodedIntentDataset(corpus, split, encoded[split], lookup) for split in encoded}
+        collate = collate_encoded
+    else:
+        datasets, collate = audio_datasets(student, corpus, lookup, config.trainer.progress_bar), collate_audio
+    data = IntentDataModule(datasets, config.batch_size, config.num_workers, config.seed, config.shuffle, collate)
     module = IntentDistillationModule(
         student, objective, config.supervised, config.lr, config.weight_decay, config.optimizer
     )
