@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crossdistill.experiments.grid import plan_grid, run_grid
 from crossdistill.experiments.report import collect_results, write_report
 
-CONFIGS = Path(__file__).parents[2] / "configs" / "table1"
 
-
-def _grid_file(tmp_path: Path) -> Path:
-    path = tmp_path / "grid.yaml"
-    path.write_text(
-        "base:\n  epochs: 2\n  batch_size: 16\n  threads: 1\n  intent: {hidden: 16}\n"
-        "  trainer: {progress_bar: false, accelerator: cpu}\n"
-        f"cells:\n  vanilla: {CONFIGS / 'vanilla.yaml'}\n"
-        f"  dropout_x_triangular: {CONFIGS / 'dropout_x_triangular.yaml'}\n"
-    )
-    return path
-
-
-def test_miniature_grid_resumes_and_reports(pipeline, tmp_path):
-    grid = _grid_file(tmp_path)
+def test_miniature_grid_resumes_and_reports(pipeline, mini_grid, tmp_path):
+    grid = mini_grid
     out = tmp_path / "grid"
     overrides = [f"corpus={pipeline.corpus}", f"acoustic={pipeline.acoustic}",
                  f"teacher_cache={pipeline.teacher_cache}", f"teacher_dir={pipeline.teacher}"]  # fmt: skip
@@ -51,8 +36,8 @@ def test_miniature_grid_resumes_and_reports(pipeline, tmp_path):
     assert (out / "teacher_uncertainty.png").is_file()
 
 
-def test_grid_refuses_a_changed_configuration(pipeline, tmp_path):
-    grid = _grid_file(tmp_path)
+def test_grid_refuses_a_changed_configuration(pipeline, mini_grid, tmp_path):
+    grid = mini_grid
     base = [f"corpus={pipeline.corpus}", f"acoustic={pipeline.acoustic}", f"teacher_cache={pipeline.teacher_cache}"]
     plan_grid(grid, [0], tmp_path / "g", base)
     with pytest.raises(ValueError, match="another configuration"):

@@ -13,6 +13,7 @@ import sys
 # Modules under crossdistill.cli, one per command group, in the order ``--help`` lists them.
 COMMAND_MODULES = (
     "demo",
+    "benchmark",
     "simulate",
     "data",
     "teacher",

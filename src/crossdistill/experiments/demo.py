@@ -10,97 +10,59 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crossdistill.common import atomic_write_text
 from crossdistill.experiments.confidence_simulation import SimulationGrid, run_simulation
+from crossdistill.experiments.setup import SetupSettings, prepare_setup, step
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs" / "table1"
 
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """Sizes of the demo; the defaults finish within minutes on a 2-core CPU."""
+    """Sizes of the demo; the defaults finish within minutes on a 2-core CPU (the `small` corpus)."""
 
-    corpus_preset: str = "small"
-    student_preset: str = "default"
-    frontend: str = "logmel"
-    pretrain_epochs: int = 5
-    teacher_epochs: int = 10
+    setup: SetupSettings = field(default_factory=lambda: SetupSettings(corpus_preset="small"))
     student_epochs: int = 20
     kd_cell: str = "dropout_x_triangular"
-    seed: int = 0
-    threads: int = 1
-    jobs: int = 2
-
-
-def _step(message: str) -> float:
-    print(f"\n== {message}", flush=True)
-    return time.time()
 
 
 def run_demo(out_dir: Path, settings: DemoSettings = DemoSettings()) -> dict:
     """Run every stage and return the results table's numbers (also written to ``out/results.json``)."""
-    from crossdistill.data.corpus import load_corpus
-    from crossdistill.data.synth import synthesize_corpus
-    from crossdistill.teachers.text.cache import CacheOptions, build_teacher_cache
-    from crossdistill.teachers.text.training import TrainOptions, train_teacher
     from crossdistill.train.config import load_train_config
-    from crossdistill.train.pretrain import PretrainOptions, pretrain_acoustic
     from crossdistill.train.run import train_intent
 
     out = Path(out_dir).absolute()
     started = time.time()
-    timings = {}
 
-    t = _step("Fig. 2: dropout-confidence simulation")
+    t = step("Fig. 2: dropout-confidence simulation")
     run_simulation(out / "confidence_simulation", SimulationGrid())
-    timings["simulation"] = time.time() - t
+    timings = {"simulation": time.time() - t}
 
-    t = _step(f"synthesizing the '{settings.corpus_preset}' corpus with eSpeak NG")
-    corpus_dir = synthesize_corpus(out / "corpus", preset=settings.corpus_preset, seed=settings.seed,
-                                   jobs=settings.jobs)  # fmt: skip
-    corpus = load_corpus(corpus_dir)
-    timings["synthesis"] = time.time() - t
-
-    t = _step("pre-training the acoustic module on phoneme and word targets")
-    acoustic = out / "acoustic"
-    pretrain = pretrain_acoustic(
-        PretrainOptions(corpus=str(corpus_dir), out=str(acoustic), preset=settings.student_preset,
-                        frontend=settings.frontend, epochs=settings.pretrain_epochs, seed=settings.seed,
-                        threads=settings.threads, accelerator="cpu")
-    )  # fmt: skip
-    timings["pretrain"] = time.time() - t
-
-    t = _step("fine-tuning the text teacher (all-MiniLM-L6-v2) on the transcripts")
-    teacher_dir = out / "teacher"
-    if (teacher_dir / "metrics.json").is_file():
-        teacher = json.loads((teacher_dir / "metrics.json").read_text())
-    else:
-        teacher = train_teacher(corpus, teacher_dir, TrainOptions(epochs=settings.teacher_epochs, seed=settings.seed,
-                                                                   threads=settings.threads))  # fmt: skip
-    cache = build_teacher_cache(teacher_dir, corpus, CacheOptions(seed=settings.seed))
-    timings["teacher"] = time.time() - t
+    setup = prepare_setup(out, settings.setup)
+    timings.update(setup.timings_s)
 
     runs = {}
     for cell in ("vanilla", settings.kd_cell):
-        t = _step(f"training the student: {cell}")
-        overrides = [f"corpus={corpus_dir}", f"acoustic={acoustic}", f"teacher_cache={cache}",
-                     f"out={out / 'students' / cell}", f"epochs={settings.student_epochs}", f"seed={settings.seed}",
-                     f"threads={settings.threads}", "trainer.accelerator=cpu"]  # fmt: skip
+        t = step(f"training the student: {cell}")
+        overrides = [*setup.train_overrides(), f"out={out / 'students' / cell}",
+                     f"epochs={settings.student_epochs}", f"seed={settings.setup.seed}",
+                     f"threads={settings.setup.threads}", "trainer.accelerator=cpu"]  # fmt: skip
         runs[cell] = train_intent(load_train_config(CONFIGS / f"{cell}.yaml", overrides))
         timings[cell] = time.time() - t
 
+    pretrain = setup.pretrain_metrics
     results = {
-        "teacher_text_error": {s: teacher["splits"][s]["intent_error"] for s in ("train", "valid", "test")},
+        "teacher_text_error": setup.teacher_text_error(),
         "acoustic_frame_accuracy": {k: pretrain["test"][k] for k in ("phoneme_frame_accuracy", "word_frame_accuracy")},
         "students": {
             cell: {k: m[k] for k in ("test_error", "valid_error", "selected_epoch", "last_test_error")}
             for cell, m in runs.items()
         },
-        "teacher_cache": str(cache),
-        "settings": settings.__dict__,
+        "teacher_cache": str(setup.teacher_cache),
+        "settings": asdict(settings),
         "timings_s": timings,
         "wall_seconds": time.time() - started,
     }
