@@ -107,12 +107,13 @@ def test_difficulty_widens_every_range_monotonically():
     assert easy["snr_db"][0] > middle["snr_db"][0] > hard["snr_db"][0]  # harder: lower SNR
     for key in ("pitch", "rate_wpm", "vtl_warp", "eq_gain_db"):
         assert (hard[key][1] - hard[key][0]) > (middle[key][1] - middle[key][0]) > (easy[key][1] - easy[key][0])
-    difficulties = [get_preset(name).difficulty for name in ("easy", "default", "hard")]
+    difficulties = [get_preset(name).difficulty for name in ("easy", "medium", "hard")]
     assert difficulties == sorted(difficulties)
+    assert get_preset("default").difficulty == get_preset("hard").difficulty
 
 
 def test_full_size_presets_match_fsc():
-    for name in ("easy", "default", "hard"):
+    for name in ("easy", "medium", "hard"):
         preset = get_preset(name)
         assert preset.speakers >= 90
         assert 28_000 <= preset.speakers * preset.utterances_per_speaker <= 32_000
