@@ -23,7 +23,7 @@ FEATURES_UTT_PER_S_TARGET = 500.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="default", help="synthesis preset (default: default)")
+    parser.add_argument("--preset", default="medium", help="synthesis preset (default: medium, as in docs/data.md)")
     parser.add_argument("--speakers", type=int, default=3, help="speakers to synthesize (default 3)")
     parser.add_argument("--utterances-per-speaker", type=int, default=40, help="utterances each (default 40)")
     parser.add_argument("--n-mels", type=int, default=40, help="mel bins for the feature timing (default 40)")
