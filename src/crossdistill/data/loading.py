@@ -125,6 +125,27 @@ class SpeechDataset(Dataset):
         return item
 
 
+def split_features(
+    corpus: Corpus, config: FeatureConfig, cache_dir: str | os.PathLike | None = None, progress: bool = True
+) -> dict[str, FeatureSplit]:
+    """Every split's cached log-mels (computed on first use); ``{}`` when ``config`` reads the waveform."""
+    if config.kind != "logmel":
+        return {}
+    return load_or_compute_features(corpus, config, cache_dir, progress)
+
+
+def speech_datasets(
+    corpus: Corpus,
+    config: FeatureConfig,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    frame_targets: bool = False,
+) -> dict[str, SpeechDataset]:
+    """One :class:`SpeechDataset` per split of ``corpus``, over the feature cache for log-mels."""
+    features = split_features(corpus, config, cache_dir, progress)
+    return {split: SpeechDataset(corpus, split, config, features.get(split), frame_targets) for split in corpus.splits}
+
+
 def collate_speech(items: Sequence[dict]) -> dict:
     """Pad a list of ``SpeechDataset`` items into one batch dict (see the module docstring)."""
     batch: dict = {"utt_id": [item["utt_id"] for item in items]}
@@ -284,19 +305,13 @@ class SpeechDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Compute the feature cache once (Lightning calls this on one process per node)."""
-        if self.feature_config.kind == "logmel":
-            load_or_compute_features(self.corpus, self.feature_config, self.cache_dir, self.progress)
+        split_features(self.corpus, self.feature_config, self.cache_dir, self.progress)
 
     def setup(self, stage: str | None = None) -> None:
         """Build the three datasets (reading the cache that ``prepare_data`` wrote)."""
-        if self.datasets:
-            return
-        features: dict[str, FeatureSplit] = {}
-        if self.feature_config.kind == "logmel":
-            features = load_or_compute_features(self.corpus, self.feature_config, self.cache_dir, self.progress)
-        for split in self.corpus.splits:
-            self.datasets[split] = SpeechDataset(
-                self.corpus, split, self.feature_config, features.get(split), self.frame_targets
+        if not self.datasets:
+            self.datasets = speech_datasets(
+                self.corpus, self.feature_config, self.cache_dir, self.progress, self.frame_targets
             )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:

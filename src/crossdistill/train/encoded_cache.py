@@ -14,7 +14,6 @@ and a cache folder without it is ignored.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,27 +23,20 @@ from tqdm.auto import tqdm
 
 from crossdistill.common import atomic_path, atomic_write_text, fingerprint, fingerprint_file
 from crossdistill.data.corpus import Corpus, Utterance
+from crossdistill.data.features import FeatureSplit
 from crossdistill.train.acoustic_inputs import load_acoustic_input
 
 SPLITS = ("train", "valid", "test")
 FORMAT_VERSION = 1
 
 
-@dataclass
-class EncodedSplit:
-    """The cached acoustic outputs of one split: per-utterance ``(T_i, D)`` slices of one tensor."""
+class EncodedSplit(FeatureSplit):
+    """The cached acoustic outputs of one split, packed as the feature cache packs log-mels: per-utterance
+    ``(T_i, D)`` slices of one float32 ``(sum T_i, D)`` tensor."""
 
-    utt_ids: list[str]
-    frames: Tensor  # (sum T_i, D)
-    lengths: Tensor  # (N,)
-
-    def __post_init__(self) -> None:
-        self.offsets = torch.cumsum(self.lengths, 0) - self.lengths
-        self.index = {utt_id: i for i, utt_id in enumerate(self.utt_ids)}
-
-    def get(self, i: int) -> Tensor:
-        start = int(self.offsets[i])
-        return self.frames[start : start + int(self.lengths[i])]
+    @property
+    def frames(self) -> Tensor:
+        return self.features
 
 
 def cache_key(acoustic_dir: Path, corpus: Corpus, intent_input: str) -> str:

@@ -30,8 +30,13 @@ from torch.utils.data.distributed import DistributedSampler
 
 from crossdistill.data.alignments import frame_labels, load_alignments, load_phoneme_inventory
 from crossdistill.data.corpus import Corpus
-from crossdistill.data.features import load_or_compute_features
-from crossdistill.data.loading import SpeechDataset, build_bucketed_loader, word_vocabulary
+from crossdistill.data.loading import (
+    SpeechDataset,
+    build_bucketed_loader,
+    speech_datasets,
+    split_features,
+    word_vocabulary,
+)
 from crossdistill.train.acoustic_inputs import feature_config_for
 
 # (input lengths (B,)) -> (phoneme-rate lengths (B,), word-rate lengths (B,)): AcousticModule.output_lengths
@@ -163,17 +168,14 @@ class PretrainDataModule(pl.LightningDataModule):
         self.datasets: dict[str, FrameTargetDataset] = {}
 
     def prepare_data(self) -> None:
-        if self.feature_config.kind == "logmel":
-            load_or_compute_features(self.corpus, self.feature_config, self.cache_dir, self.progress)
+        split_features(self.corpus, self.feature_config, self.cache_dir, self.progress)
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        features = {}
-        if self.feature_config.kind == "logmel":
-            features = load_or_compute_features(self.corpus, self.feature_config, self.cache_dir, self.progress)
+        speech_splits = speech_datasets(self.corpus, self.feature_config, self.cache_dir, self.progress)
         for offset, split in enumerate(("train", "valid", "test")):
-            speech = SpeechDataset(self.corpus, split, self.feature_config, features.get(split))
+            speech = speech_splits[split]
             self.datasets[split] = FrameTargetDataset(
                 speech,
                 load_alignments(self.corpus, split),

@@ -16,8 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from crossdistill.common import atomic_write_text
 from crossdistill.data.corpus import load_corpus
-from crossdistill.data.features import load_or_compute_features
-from crossdistill.data.loading import SpeechDataset
+from crossdistill.data.loading import speech_datasets
 from crossdistill.kd import build_objective
 from crossdistill.students.intent import IntentConfig, supervised_heads
 from crossdistill.students.slu import SLUStudent, build_student
@@ -63,14 +62,8 @@ def prepare_encoded_outputs(student: SLUStudent, config: DictConfig, corpus) -> 
 
 def audio_datasets(student: SLUStudent, corpus, lookup, progress: bool = True) -> dict[str, AudioIntentDataset]:
     """Audio (log-mels from the feature cache, or the waveform) for runs that train the acoustic module too."""
-    feature_config = feature_config_for(student.acoustic.config)
-    features = {}
-    if feature_config.kind == "logmel":
-        features = load_or_compute_features(corpus, feature_config, progress=progress)
-    return {
-        split: AudioIntentDataset(SpeechDataset(corpus, split, feature_config, features.get(split)), lookup)
-        for split in corpus.splits
-    }
+    speech = speech_datasets(corpus, feature_config_for(student.acoustic.config), progress=progress)
+    return {split: AudioIntentDataset(dataset, lookup) for split, dataset in speech.items()}
 
 
 def train_intent(config: DictConfig) -> dict[str, Any]:
