@@ -91,5 +91,5 @@ def print_results(results: dict, out: Path) -> None:
     print(f"      corpus={out / 'corpus'} acoustic={out / 'acoustic'} \\")
     print(f"      teacher_cache={results['teacher_cache']} teacher_dir={out / 'teacher'}")
     print("  crossdistill report runs/grid")
-    print("and the calibrated default benchmark (its own corpus, the grid, the report; about an hour on 2 cores) is")
+    print("and the calibrated default benchmark (its own corpus, the grid, the report; 35 min measured on 2 cores) is")
     print("  crossdistill benchmark --out runs/benchmark --seeds 0,1,2 --jobs 2")
