@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "predict",
     "grid",
     "report",
+    "asr",
     "bench",
 )
 

@@ -1,0 +1,1 @@
+"""Paper 001's data: LibriSpeech-layout corpora (synthesized or real), LM text, lexicon, units, alignments."""
