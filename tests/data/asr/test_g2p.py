@@ -1,0 +1,43 @@
+"""G2P: eSpeak NG en-us pronunciations in ARPAbet."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossdistill.data.asr.g2p import phonemize
+from crossdistill.data.asr.phones import ARPABET
+
+
+def test_known_pronunciations() -> None:
+    lexicon = phonemize(["HELLO", "BUTTON", "CHURCH", "THING", "DON'T", "MEASURE"])
+    assert lexicon == {
+        "HELLO": ("HH", "AH", "L", "OW"),
+        "BUTTON": ("B", "AH", "T", "AH", "N"),
+        "CHURCH": ("CH", "ER", "CH"),
+        "THING": ("TH", "IH", "NG"),
+        "DON'T": ("D", "OW", "N", "T"),
+        "MEASURE": ("M", "EH", "ZH", "ER"),
+    }
+
+
+def test_case_does_not_matter_and_keys_are_the_words_given() -> None:
+    upper = phonemize(["US", "IT", "LORD"])
+    lower = phonemize(["us", "it", "lord"])
+    assert list(upper) == ["US", "IT", "LORD"]
+    # eSpeak spells all-capital "US" and "IT" as abbreviations; the pronoun is meant.
+    assert upper["US"] == lower["us"] == ("AH", "S")
+    assert upper["IT"] == lower["it"] == ("IH", "T")
+    assert upper["LORD"] == lower["lord"] == ("L", "AO", "R", "D")
+
+
+def test_every_phone_is_arpabet() -> None:
+    text = "IN THE BEGINNING GOD CREATED THE HEAVEN AND THE EARTH AND THE EARTH WAS WITHOUT FORM"
+    words = text.split()
+    lexicon = phonemize(words)
+    assert set(lexicon) == set(words)
+    assert all(phones and set(phones) <= set(ARPABET) for phones in lexicon.values())
+
+
+def test_a_word_without_phones_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no phone for the word"):
+        phonemize(["'"])
