@@ -1,9 +1,13 @@
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossdistill.kd import (
+    DEFAULT_DROPOUT_SITE,
+    T_ONLY_SITES,
     dropout_confidence,
     dropout_confidence_from_features,
     dropout_confidence_from_masks,
@@ -13,27 +17,86 @@ from crossdistill.kd import (
 logit_rows = st.lists(st.floats(-20, 20), min_size=2, max_size=32)
 
 
-def _loop_reference(logits, masks):
-    """The formula read literally: for each sample and mask, KL(T || softmax(mask * z)), averaged over masks."""
+def _dropped_vector(z, site):
+    """What each logit site drops, written out per row."""
+    if site == "centred_logits":
+        return z - z.mean()
+    if site == "log_probs":
+        return z.log_softmax(-1)
+    return z
+
+
+def _loop_reference(logits, masks, site):
+    """The formula read literally, one sample and one mask at a time, averaged over the masks that count."""
     out = torch.zeros(logits.shape[0], dtype=torch.float64)
     for b in range(logits.shape[0]):
-        t = logits[b].double().softmax(-1)
+        z = logits[b].double()
+        t = z.softmax(-1)
+        counted = 0
         for n in range(masks.shape[0]):
-            q = (logits[b].double() * masks[n, b].double()).softmax(-1)
-            out[b] += (t * (t.log() - q.log())).sum()
-    return out / masks.shape[0]
+            mask = masks[n, b].double()
+            if site == "probs":  # T restricted to the kept classes, renormalized; KL(q || T)
+                if not (mask > 0).any():
+                    continue
+                kept = (mask > 0).double() * t
+                q = kept / kept.sum()
+                out[b] += sum(qi * (qi / ti).log() for qi, ti in zip(q, t, strict=True) if qi > 0)
+            else:  # KL(T || softmax(mask * dropped vector))
+                q = (_dropped_vector(z, site) * mask).softmax(-1)
+                out[b] += (t * (t.log() - q.log())).sum()
+            counted += 1
+        out[b] /= counted
+    return out
 
 
-def test_matches_literal_formula_with_same_masks():
+@pytest.mark.parametrize("site", ["centred_logits", "log_probs", "probs", "raw_logits"])
+def test_matches_literal_formula_with_same_masks(site):
     generator = torch.Generator().manual_seed(3)
     logits = torch.randn(5, 7, generator=generator) * 3
     masks = sample_dropout_masks((5, 7), 20, 0.2, generator)
-    assert torch.allclose(
-        dropout_confidence_from_masks(logits, masks).double(), _loop_reference(logits, masks), atol=1e-5
-    )
+    expected = _loop_reference(logits, masks, site)
+    assert torch.allclose(dropout_confidence_from_masks(logits, masks, site).double(), expected, atol=1e-5)
 
 
-def test_hand_computed_two_class_case():
+def test_default_site_is_a_function_of_t():
+    assert DEFAULT_DROPOUT_SITE in T_ONLY_SITES
+
+
+@settings(max_examples=60, deadline=None)
+@given(logit_rows, st.floats(-50, 50), st.sampled_from(T_ONLY_SITES), st.floats(0.05, 0.5))
+def test_t_only_sites_ignore_a_constant_added_to_the_logits(row, shift, site, p):
+    # softmax(z + c) = softmax(z): the same T, so the same D (same masks from the same seed).
+    logits = torch.tensor([row], dtype=torch.float64)
+    d = dropout_confidence(logits, 32, p, torch.Generator().manual_seed(0), site=site)
+    shifted = dropout_confidence(logits + shift, 32, p, torch.Generator().manual_seed(0), site=site)
+    assert shifted.item() == pytest.approx(d.item(), rel=1e-9, abs=1e-9)
+
+
+def test_raw_logits_are_not_a_function_of_t():
+    # The issue's observation: +5 on every logit leaves T unchanged but moves raw-logit D.
+    logits = torch.tensor([[4.0, 1.0, 0.0, -1.0]], dtype=torch.float64)
+    d = dropout_confidence(logits, 100, 0.1, torch.Generator().manual_seed(0), site="raw_logits")
+    shifted = dropout_confidence(logits + 5, 100, 0.1, torch.Generator().manual_seed(0), site="raw_logits")
+    assert abs(shifted.item() - d.item()) > 0.05
+
+
+def test_uniform_teacher_has_zero_d_under_centred_logits():
+    uniform = torch.full((3, 31), 2.5)
+    assert torch.equal(dropout_confidence(uniform, 50, 0.3), torch.zeros(3))
+
+
+def test_probs_site_is_minus_log_kept_mass_and_skips_masks_that_drop_everything():
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]], dtype=torch.float64))
+    keep = 1 / (1 - 0.5)
+    masks = torch.tensor([[[0.0, keep, keep]], [[0.0, 0.0, 0.0]], [[keep, keep, keep]]], dtype=torch.float64)
+    # mask 1 keeps 0.3 of the mass, mask 2 drops every class (skipped), mask 3 keeps everything (KL 0)
+    d = dropout_confidence_from_masks(logits, masks, "probs")
+    assert d.item() == pytest.approx(-math.log(0.3) / 2, rel=1e-12)
+    with pytest.raises(ValueError, match="dropped all classes"):
+        dropout_confidence_from_masks(logits, masks[1:2], "probs")
+
+
+def test_hand_computed_two_class_case_on_raw_logits():
     # z = [2, 0]; the only mask that changes anything drops z_0 -> q = uniform; keeping scales z_0 by 1/(1-p).
     z = torch.tensor([[2.0, 0.0]])
     p = 0.5
@@ -43,7 +106,7 @@ def test_hand_computed_two_class_case():
     q2 = (z * 2).softmax(-1)[0]
     kl_scaled = (t * (t.log() - q2.log())).sum()
     expected = (kl_uniform + kl_scaled) / 2
-    assert dropout_confidence_from_masks(z, masks).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert dropout_confidence_from_masks(z, masks, "raw_logits").item() == pytest.approx(expected.item(), rel=1e-5)
     assert masks.max().item() == 1 / (1 - p)
 
 
@@ -99,7 +162,8 @@ def test_feature_dropout_uses_the_head():
     features = torch.randn(4, 16)
     d = dropout_confidence_from_features(features, head, 50, 0.1, torch.Generator().manual_seed(0))
     assert d.shape == (4,) and (d >= 0).all() and (d > 0).any()
-    same = dropout_confidence(None, 50, 0.1, torch.Generator().manual_seed(0), features=features, head=head)
+    generator = torch.Generator().manual_seed(0)
+    same = dropout_confidence(None, 50, 0.1, generator, site="features", features=features, head=head)
     assert torch.equal(d, same)
     assert head.weight.grad is None
 
@@ -123,4 +187,8 @@ def test_bad_logits():
     with pytest.raises(ValueError, match="non-finite"):
         dropout_confidence(torch.tensor([[1.0, float("inf")]]))
     with pytest.raises(ValueError, match="both features and head"):
-        dropout_confidence(None, features=torch.randn(2, 3))
+        dropout_confidence(None, site="features", features=torch.randn(2, 3))
+    with pytest.raises(ValueError, match="only used by site='features'"):
+        dropout_confidence(torch.randn(2, 3), features=torch.randn(2, 3), head=torch.nn.Linear(3, 3))
+    with pytest.raises(ValueError, match="unknown dropout site 'logit'"):
+        dropout_confidence(torch.randn(2, 3), site="logit")

@@ -7,8 +7,11 @@ by name in registries so that a YAML config can name them.
 
 from crossdistill.kd.combine import additive, combine_losses, weighted_sum
 from crossdistill.kd.confidence import (
+    DEFAULT_DROPOUT_SITE,
     DEFAULT_N_MASKS,
     DEFAULT_P,
+    DROPOUT_SITES,
+    T_ONLY_SITES,
     dropout_confidence,
     dropout_confidence_from_features,
     dropout_confidence_from_masks,
@@ -42,11 +45,14 @@ from crossdistill.kd.schedules import exp_decay, linear_ramp, triangular
 __all__ = [
     "COMBINATIONS",
     "DECISIONS",
+    "DEFAULT_DROPOUT_SITE",
     "DEFAULT_N_MASKS",
     "DEFAULT_P",
     "DISTANCES",
+    "DROPOUT_SITES",
     "OBJECTIVES",
     "SCHEDULES",
+    "T_ONLY_SITES",
     "DecisionInputs",
     "DistillationObjective",
     "DistillationTerm",
