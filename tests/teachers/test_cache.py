@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from crossdistill.kd import normalized_entropy
+from crossdistill.kd import DROPOUT_SITES, dropout_confidence, normalized_entropy
 from crossdistill.teachers.text import (
     CacheOptions,
     TeacherCache,
@@ -102,10 +102,10 @@ def test_changed_options_or_weights_give_a_new_key(scratch_teacher, teacher_corp
             CacheOptions(n_masks=21),
             CacheOptions(n_masks=20, p=0.2),
             CacheOptions(n_masks=20, seed=1),
-            CacheOptions(n_masks=20, dropout_site="features"),
+            *(CacheOptions(n_masks=20, dropout_site=site) for site in DROPOUT_SITES if site != FAST.dropout_site),
         )
     }
-    assert key not in others and len(others) == 4
+    assert key not in others and len(others) == 3 + len(DROPOUT_SITES) - 1
 
     from safetensors.torch import load_file, save_file
 
@@ -181,6 +181,31 @@ def test_explicit_out_with_another_key_needs_overwrite(scratch_teacher, teacher_
     build_teacher_cache(scratch_teacher[0], teacher_corpus, other, out=out, progress=False, overwrite=True)
     assert TeacherCache.load(out).options == other
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # no staging folders left behind
+
+
+def test_default_cache_holds_d_of_the_centred_logits(scratch_cache):
+    # D read from the cache is a function of T: recomputing it from the cached logits shifted by +5 (same T)
+    # with each transcript's masks gives the cached value back.
+    from crossdistill.teachers.text.inference import mask_generator
+
+    cache = TeacherCache.load(scratch_cache)
+    assert cache.options.dropout_site == "centred_logits"
+    for row in (0, 7, 42):
+        text = cache.index["transcripts"][row]
+        logits = cache.tensors["logits/intent"][row : row + 1]
+        shifted = dropout_confidence(logits + 5.0, FAST.n_masks, FAST.p, mask_generator(FAST.seed, "intent", text))
+        torch.testing.assert_close(shifted[0], cache.tensors["confidence/intent"][row], rtol=1e-4, atol=1e-5)
+
+
+def test_cache_of_an_older_format_is_refused(scratch_cache, tmp_path):
+    # Format 1 stored D of the raw logits under the default options: it must never be read as today's D.
+    copy = tmp_path / "copy"
+    shutil.copytree(scratch_cache, copy)
+    index = json.loads((copy / "index.json").read_text())
+    index["format_version"] = 1
+    (copy / "index.json").write_text(json.dumps(index))
+    with pytest.raises(TeacherCacheError, match="cache format 1, this version reads only 2; rebuild it"):
+        TeacherCache.load(copy)
 
 
 def test_corrupt_cache_is_detected(scratch_cache, tmp_path):

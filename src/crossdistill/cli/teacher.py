@@ -10,6 +10,9 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    # D's defaults have one definition, in the distillation core (torch is imported at startup anyway).
+    from crossdistill.kd import DEFAULT_DROPOUT_SITE, DEFAULT_N_MASKS, DEFAULT_P, DROPOUT_SITES
+
     parser = subparsers.add_parser("teacher", help="text teacher: fine-tune on transcripts, cache its outputs")
     commands = parser.add_subparsers(dest="teacher_command", metavar="SUBCOMMAND", required=True)
 
@@ -69,13 +72,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     cache.add_argument("--teacher", type=Path, required=True, help="teacher folder written by `teacher train`")
     cache.add_argument("--corpus", type=Path, required=True, help="corpus root in the FSC layout")
-    cache.add_argument("--n-masks", type=int, default=100, help="N, dropout masks for D (paper: 100)")
-    cache.add_argument("--p", type=float, default=0.1, help="dropout rate p for D (paper: 0.1)")
+    cache.add_argument(
+        "--n-masks", type=int, default=DEFAULT_N_MASKS, help="N, dropout masks for D (default %(default)s, the paper's)"
+    )
+    cache.add_argument(
+        "--p", type=float, default=DEFAULT_P, help="dropout rate p for D (default %(default)s, the paper's)"
+    )
     cache.add_argument(
         "--dropout-site",
-        choices=("logits", "features"),
-        default="logits",
-        help="where D's dropout acts: the logits (default) or the dense features feeding each head",
+        choices=DROPOUT_SITES,
+        default=DEFAULT_DROPOUT_SITE,
+        help="the reading of D, i.e. what the dropout drops (default %(default)s: T's centred logits, a function of "
+        "T alone); see docs/distillation-core.md",
     )
     cache.add_argument("--seed", type=int, default=0, help="seed of D's dropout masks (default 0)")
     cache.add_argument("--batch-size", type=int, default=64, help="transcripts per teacher batch (default 64)")

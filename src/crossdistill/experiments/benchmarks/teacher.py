@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from crossdistill.kd import DEFAULT_N_MASKS, DEFAULT_P
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -51,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder", default="minilm", help="encoder of the untrained teacher (default minilm)")
     parser.add_argument("--max-length", type=int, default=32, help="word pieces per transcript (default 32)")
     parser.add_argument("--batch-size", type=int, default=64, help="transcripts per batch (default 64)")
-    parser.add_argument("--n-masks", type=int, default=100, help="N for D (default 100)")
-    parser.add_argument("--p", type=float, default=0.1, help="p for D (default 0.1)")
+    parser.add_argument("--n-masks", type=int, default=DEFAULT_N_MASKS, help="N for D (default %(default)s)")
+    parser.add_argument("--p", type=float, default=DEFAULT_P, help="p for D (default %(default)s)")
     parser.add_argument("--throughput-texts", type=int, default=2048, help="transcripts timed for throughput")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
 

@@ -7,10 +7,10 @@ fanned out to utterances by a row index. A cache is a folder::
     index.json            the key, what produced it, utt_ids and the row of each, the unique transcripts
 
 It is keyed by a fingerprint of the teacher (weights file bytes and config), the options (N, p, seed,
-dropout site), the corpus label set and every (utt_id, transcript) pair, so a changed teacher, option or
-corpus never reuses a stale cache. It is built in a temporary sibling folder and renamed into place, so a
-folder with ``index.json`` is always complete. By default it lives under ``<teacher_dir>/cache/<key>/``;
-nothing is ever written into the corpus.
+dropout site, i.e. the reading of D), the corpus label set and every (utt_id, transcript) pair, so a changed
+teacher, option or corpus never reuses a stale cache. It is built in a temporary sibling folder and renamed
+into place, so a folder with ``index.json`` is always complete. By default it lives under
+``<teacher_dir>/cache/<key>/``; nothing is ever written into the corpus.
 """
 
 from __future__ import annotations
@@ -30,11 +30,14 @@ from torch import Tensor
 
 from crossdistill.common import atomic_write_text, fingerprint, fingerprint_file
 from crossdistill.data.corpus import Corpus
+from crossdistill.kd import DEFAULT_DROPOUT_SITE, DEFAULT_N_MASKS, DEFAULT_P, DROPOUT_SITES
 from crossdistill.teachers.text.examples import check_transcripts, normalize_transcript, unique_texts
-from crossdistill.teachers.text.inference import DROPOUT_SITES, compute_teacher_outputs
+from crossdistill.teachers.text.inference import compute_teacher_outputs
 from crossdistill.teachers.text.model import WEIGHTS_FILE, check_label_set, load_teacher, read_teacher_config
 
-CACHE_FORMAT_VERSION = 1
+# 2: D's default reading became dropout on T's centred logits (format 1 dropped the raw logits under the name
+# "logits"); a format-1 cache is never read, so its D cannot pass for the new reading.
+CACHE_FORMAT_VERSION = 2
 TENSORS_FILE = "tensors.safetensors"
 INDEX_FILE = "index.json"
 CACHE_DIR = "cache"
@@ -51,13 +54,13 @@ class CacheOptions:
     Fields:
       n_masks, p: N and p of the dropout confidence D (paper 000, eq. 4; the paper uses 100 and 0.1).
       seed: seeds D's dropout masks (per head and transcript).
-      dropout_site: ``logits`` or ``features`` (see ``crossdistill.kd.dropout_confidence``).
+      dropout_site: the reading of D, one of ``crossdistill.kd.DROPOUT_SITES`` (see ``crossdistill.kd.confidence``).
     """
 
-    n_masks: int = 100
-    p: float = 0.1
+    n_masks: int = DEFAULT_N_MASKS
+    p: float = DEFAULT_P
     seed: int = 0
-    dropout_site: str = "logits"
+    dropout_site: str = DEFAULT_DROPOUT_SITE
 
     def __post_init__(self) -> None:
         if int(self.n_masks) != self.n_masks or self.n_masks < 1:
@@ -156,7 +159,10 @@ class TeacherCache:
         except json.JSONDecodeError as error:
             raise TeacherCacheError(f"{index_path}: unreadable cache index ({error})") from error
         if index.get("format_version") != CACHE_FORMAT_VERSION:
-            raise TeacherCacheError(f"{index_path}: unsupported cache format {index.get('format_version')!r}")
+            raise TeacherCacheError(
+                f"{index_path}: cache format {index.get('format_version')!r}, this version reads only "
+                f"{CACHE_FORMAT_VERSION}; rebuild it with `crossdistill teacher cache`"
+            )
         if expected_key is not None and index["key"] != expected_key:
             raise TeacherCacheError(
                 f"teacher cache {path} has key {index['key']}, expected {expected_key}: it was built for another "

@@ -16,11 +16,16 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from crossdistill.common import fingerprint
-from crossdistill.kd import dropout_confidence, normalized_entropy
+from crossdistill.kd import (
+    DEFAULT_DROPOUT_SITE,
+    DEFAULT_N_MASKS,
+    DEFAULT_P,
+    DROPOUT_SITES,
+    dropout_confidence,
+    normalized_entropy,
+)
 from crossdistill.teachers.text.examples import normalize_transcript
 from crossdistill.teachers.text.model import TextTeacher
-
-DROPOUT_SITES = ("logits", "features")  # where D's dropout acts: the teacher's logits, or the dense output
 
 
 @torch.no_grad()
@@ -61,10 +66,10 @@ def mask_generator(seed: int, head: str, text: str) -> torch.Generator:
 def compute_teacher_outputs(
     teacher: TextTeacher,
     texts: Sequence[str],
-    n_masks: int = 100,
-    p: float = 0.1,
+    n_masks: int = DEFAULT_N_MASKS,
+    p: float = DEFAULT_P,
     seed: int = 0,
-    dropout_site: str = "logits",
+    dropout_site: str = DEFAULT_DROPOUT_SITE,
     batch_size: int = 64,
     progress: bool = False,
 ) -> dict[str, Tensor]:
@@ -73,8 +78,9 @@ def compute_teacher_outputs(
     Args:
       n_masks, p: N and p of eq. 4 (the paper uses 100 and 0.1).
       seed: seeds the dropout masks (per head and transcript, see the module docstring).
-      dropout_site: ``logits`` drops the teacher's logits; ``features`` drops the dense features that feed
-        each head and re-applies that head (see ``crossdistill.kd.dropout_confidence``).
+      dropout_site: which reading of D (``crossdistill.kd.DROPOUT_SITES``): the default drops T's centred
+        logits; ``features`` drops the dense features that feed each head and re-applies that head (see
+        ``crossdistill.kd.confidence``).
     """
     if dropout_site not in DROPOUT_SITES:
         raise ValueError(f"dropout_site must be one of {DROPOUT_SITES}, got {dropout_site!r}")
@@ -88,12 +94,12 @@ def compute_teacher_outputs(
         confidence = torch.empty(len(normalized))
         for i, text in enumerate(tqdm(normalized, desc=f"D {name}", unit="text", disable=not progress)):
             generator = mask_generator(seed, name, text)
-            if dropout_site == "logits":
-                value = dropout_confidence(head_logits[i : i + 1], n_masks, p, generator)
-            else:
+            if dropout_site == "features":
                 value = dropout_confidence(
-                    head_logits[i : i + 1], n_masks, p, generator, features=features[i : i + 1], head=head
+                    None, n_masks, p, generator, site="features", features=features[i : i + 1], head=head
                 )
+            else:
+                value = dropout_confidence(head_logits[i : i + 1], n_masks, p, generator, site=dropout_site)
             confidence[i] = value[0]
         outputs[f"confidence/{name}"] = confidence
     return outputs
