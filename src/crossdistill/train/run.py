@@ -32,6 +32,11 @@ from crossdistill.train.intent_data import (
 )
 from crossdistill.train.intent_module import IntentDistillationModule
 from crossdistill.train.teacher_tensors import open_teacher_lookup
+from crossdistill.train.utterance_correctness import (
+    TEST_CORRECTNESS_FILE,
+    utterance_correctness,
+    write_test_correctness,
+)
 
 METRICS_FILE = "metrics.json"
 
@@ -110,6 +115,9 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
         out / "model",
         extra={"labels.json": corpus.labels.to_dict(), "task.json": {"supervised": config.supervised}},
     )
+    # Before metrics.json (which marks the run finished): the report's utterance-level test pairs these up.
+    correct = utterance_correctness(module.student, datasets["test"], collate, config.supervised, config.batch_size)
+    write_test_correctness(out / TEST_CORRECTNESS_FILE, correct)
     metrics = {
         "policy": _describe(objective),
         "selected_epoch": chosen["epoch"],
