@@ -85,3 +85,9 @@ def test_overlapping_segments_are_an_error():
 def test_zero_length_segments_label_no_frame():
     segments = [Segment("A", 0.0, 0.05), Segment("Z", 0.05, 0.05), Segment("B", 0.05, 0.1)]
     assert frame_labels(segments, 10) == ["A"] * 5 + ["B"] * 5
+
+
+def test_past_the_end_frames_are_gaps_when_not_extended():
+    segments = [Segment("A", 0.0, 0.05), Segment("B", 0.05, 0.1)]
+    assert frame_labels(segments, 13) == ["A"] * 5 + ["B"] * 8
+    assert frame_labels(segments, 13, gap="-", extend_last=False) == ["A"] * 5 + ["B"] * 5 + ["-"] * 3

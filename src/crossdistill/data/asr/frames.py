@@ -51,12 +51,14 @@ def segment_bounds(segments: Sequence[Segment]) -> tuple[np.ndarray, np.ndarray]
     return starts, ends
 
 
-def frame_segment_indices(segments: Sequence[Segment], n_frames: int) -> np.ndarray:
+def frame_segment_indices(segments: Sequence[Segment], n_frames: int, extend_last: bool = True) -> np.ndarray:
     """For each frame, the index of the segment containing its centre, or -1 where the centre is in a gap.
 
-    Gaps are time before the first segment or between two segments; frames whose centre lies at or past the
-    end of the last segment take the last segment. Segments of zero duration contain no instant and label no
-    frame. Raises ``ValueError`` when segments overlap or are out of order.
+    Gaps are time before the first segment or between two segments. Frames whose centre lies at or past the
+    end of the last segment take the last segment (the contract's rule for alignments that tile the audio), or
+    are gaps with ``extend_last=False`` (for word alignments, whose last word may be followed by silence).
+    Segments of zero duration contain no instant and label no frame. Raises ``ValueError`` when segments
+    overlap or are out of order.
     """
     if n_frames < 0:
         raise ValueError(f"n_frames must be >= 0, got {n_frames}")
@@ -73,16 +75,19 @@ def frame_segment_indices(segments: Sequence[Segment], n_frames: int) -> np.ndar
     candidate = kept[np.maximum(position, 0)]
     inside = started & (centres < ends[candidate])
     result[inside] = candidate[inside]
-    result[centres >= ends[kept[-1]]] = kept[-1]
+    if extend_last:
+        result[centres >= ends[kept[-1]]] = kept[-1]
     return result
 
 
-def frame_labels(segments: Sequence[Segment], n_frames: int, gap: str | None = None) -> list[str]:
-    """The label of every frame: its segment's label, or ``gap`` for frames in a gap.
+def frame_labels(
+    segments: Sequence[Segment], n_frames: int, gap: str | None = None, extend_last: bool = True
+) -> list[str]:
+    """The label of every frame: its segment's label, or ``gap`` for frames in a gap (``frame_segment_indices``).
 
     With ``gap=None`` a frame in a gap is an error (phone alignments tile the utterance, so none is expected).
     """
-    indices = frame_segment_indices(segments, n_frames)
+    indices = frame_segment_indices(segments, n_frames, extend_last)
     if gap is None and (indices < 0).any():
         frame = int(np.flatnonzero(indices < 0)[0])
         raise ValueError(
