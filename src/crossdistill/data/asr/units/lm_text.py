@@ -1,0 +1,143 @@
+"""The LM teachers' training text in each unit: sentences -> phones, senones, subwords (streamed, line by line).
+
+Each converted sentence is what deduplicating the frame labels of an aligned utterance of that sentence gives
+(paper 001, Fig. 2: deduplicate, run the LM, rearrange), so an LM trained on this text reads the same kind of
+sequence the frame-wise posteriors are computed on:
+
+- the sentence is wrapped in silence, ``SIL`` (``<sil>`` for subwords) at both edges, as a recording starts and
+  ends in silence; no silence between words, which speech mostly runs through (docs/asr-units.md gives the
+  measured share of word boundaries with a pause in the synthetic audio);
+- phones come from the lexicon, an out-of-lexicon word becomes ``SPN`` (spoken noise), as in Kaldi's LibriSpeech
+  recipe; their count is reported;
+- senones: every phone's 3 states in its triphone context (the previous and next phone across word boundaries,
+  the edges' neighbours being ``SIL``) through the tree, one senone per state;
+- subwords: each word's sentencepiece pieces;
+- finally runs of an equal unit collapse into one, as deduplication of frame labels does (two adjacent equal
+  phones across a word boundary are one phone, two equal words' pieces in a row one piece).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from crossdistill.common import atomic_path
+from crossdistill.data.asr.phones import PHONE_IDS, PHONES, SILENCE, SPOKEN_NOISE
+from crossdistill.data.asr.units.contexts import sequence_contexts
+from crossdistill.data.asr.units.subwords import SILENCE_PIECE, SubwordModel
+
+_CHUNK = 4096  # sentences per sentencepiece call
+
+
+def collapse(units: Iterable) -> list:
+    """Runs of equal consecutive units -> one unit each (deduplication)."""
+    return [unit for unit, _ in itertools.groupby(units)]
+
+
+@dataclass
+class TextConverter:
+    """Converts normalized sentences (upper-case words separated by spaces) into the three unit sequences."""
+
+    lexicon: dict[str, tuple[str, ...]]
+    senone_table: np.ndarray  # [phone, state, left, right] -> senone id
+    senone_names: Sequence[str]
+    subwords: SubwordModel
+    oov_words: int = 0
+    words: int = 0
+    _pronunciations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def phone_ids(self, words: Sequence[str]) -> np.ndarray:
+        """The sentence's phone ids with ``SIL`` at both edges, before deduplication."""
+        parts = [np.array([PHONE_IDS[SILENCE]], dtype=np.int64)]
+        for word in words:
+            ids = self._pronunciations.get(word)
+            if ids is None:
+                phones = self.lexicon.get(word)
+                if phones is None:
+                    self.oov_words += 1
+                    phones = (SPOKEN_NOISE,)
+                ids = self._pronunciations[word] = np.array([PHONE_IDS[p] for p in phones], dtype=np.int64)
+            parts.append(ids)
+        parts.append(parts[0])
+        self.words += len(words)
+        return np.concatenate(parts)
+
+    def convert(self, sentences: Sequence[str]) -> dict[str, list[str]]:
+        """Lines of space-separated units for each unit, one per sentence."""
+        split = [sentence.split() for sentence in sentences]
+        phone_lines, senone_lines = [], []
+        for words in split:
+            ids = self.phone_ids(words)
+            phone_lines.append(" ".join(PHONES[i] for i in collapse(ids.tolist())))
+            contexts = sequence_contexts(ids)
+            senones = self.senone_table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
+            senone_lines.append(" ".join(self.senone_names[i] for i in collapse(senones.tolist())))
+        flat_words = [word for words in split for word in words]
+        pieces = iter(self.subwords.encode_words(flat_words))
+        subword_lines = []
+        for words in split:
+            ids = [self.subwords.silence_id]
+            for _ in words:
+                ids.extend(next(pieces))
+            ids.append(self.subwords.silence_id)
+            subword_lines.append(" ".join(self.subwords.pieces[i] for i in collapse(ids)))
+        return {"senone": senone_lines, "phone": phone_lines, "subword": subword_lines}
+
+
+def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(lines)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def read_sentences(path: Path) -> Iterator[str]:
+    """Non-empty lines of a text file (normalized sentences), stripped."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line := line.strip():
+                yield line
+
+
+def convert_text(
+    sentences: Iterable[str],
+    converter: TextConverter,
+    outputs: dict[str, Path],
+    total: int | None = None,
+    progress: bool = True,
+    desc: str = "lm text",
+) -> dict:
+    """Stream ``sentences`` through ``converter`` into one file per unit (each written atomically).
+
+    Returns what it measured: sentences, words, out-of-lexicon words, units per sentence and seconds.
+    """
+    start = time.perf_counter()
+    counts = {"sentences": 0, "words": 0, "oov_words": 0} | {f"{unit}_tokens": 0 for unit in outputs}
+    words_before, oov_before = converter.words, converter.oov_words
+    with contextlib.ExitStack() as stack:
+        handles = {
+            unit: stack.enter_context(open(stack.enter_context(atomic_path(path)), "w", encoding="utf-8"))
+            for unit, path in outputs.items()
+        }
+        bar = tqdm(total=total, desc=desc, unit="sent", disable=None if progress else True, leave=False)
+        for chunk in _chunks(sentences, _CHUNK):
+            converted = converter.convert(chunk)
+            for unit, handle in handles.items():
+                handle.write("\n".join(converted[unit]) + "\n")
+                counts[f"{unit}_tokens"] += sum(line.count(" ") + 1 for line in converted[unit])
+            counts["sentences"] += len(chunk)
+            bar.update(len(chunk))
+        bar.close()
+    counts["words"] = converter.words - words_before
+    counts["oov_words"] = converter.oov_words - oov_before
+    counts["seconds"] = round(time.perf_counter() - start, 3)
+    return counts
+
+
+__all__ = ["SILENCE_PIECE", "TextConverter", "collapse", "convert_text", "read_sentences"]
