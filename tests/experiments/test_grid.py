@@ -33,6 +33,10 @@ def test_miniature_grid_resumes_and_reports(pipeline, mini_grid, tmp_path):
     assert "| No distillation | Vanilla |" in text
     assert "| Scheduling: Triangular (6b) | n/a | n/a |" in text
     assert "Teacher (text)" in text
+    # Real runs write their per-utterance test correctness, so the utterance-level test is available.
+    assert all(len(r.test_correct) == 2 for r in results.values())
+    assert "| dropout_x_triangular | 2 |" in text.split("(test-set sampling)", 1)[1]
+    assert "not testable with 2 seeds (needs 3)" in text
     assert (out / "teacher_uncertainty.png").is_file()
 
 

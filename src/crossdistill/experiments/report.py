@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import json
-import math
-import random
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossdistill.common import atomic_path, atomic_write_text
 from crossdistill.experiments.grid import GRID_FILE
+from crossdistill.experiments.significance import (
+    ALPHA,
+    MIN_SEEDS_T_TEST,
+    SeedTest,
+    UtteranceTest,
+    holm,
+    min_seeds_for_sign_test,
+    seed_test,
+    t_test_detectable_effect,
+    utterance_test,
+)
 from crossdistill.train.run import METRICS_FILE
+from crossdistill.train.utterance_correctness import TEST_CORRECTNESS_FILE, read_test_correctness
 
 VANILLA = "vanilla"
 SCHEDULE_COLUMNS = {"": "-", "decay": "Decaying (6a)", "triangular": "Triangular (6b)"}
@@ -24,6 +34,8 @@ class CellResult:
     test_errors: dict[int, float]  # seed -> test error (%) at the epoch chosen on validation
     last_errors: dict[int, float]  # seed -> test error (%) at the last epoch
     histories: dict[int, list[dict]]
+    # seed -> {utt_id: correct} of the selected model, for the seeds whose run wrote test_correctness.csv
+    test_correct: dict[int, dict[str, bool]] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -40,7 +52,7 @@ class CellResult:
 
 
 def collect_results(grid_dir: Path) -> dict[str, CellResult]:
-    """Read every ``<cell>/seed<k>/metrics.json`` under ``grid_dir``."""
+    """Read every ``<cell>/seed<k>/metrics.json`` under ``grid_dir``, and its ``test_correctness.csv`` if any."""
     grid_dir = Path(grid_dir)
     results: dict[str, CellResult] = {}
     for metrics_path in sorted(grid_dir.glob(f"*/seed*/{METRICS_FILE}")):
@@ -51,46 +63,154 @@ def collect_results(grid_dir: Path) -> dict[str, CellResult]:
         result.test_errors[seed] = 100 * metrics["test_error"]
         result.last_errors[seed] = 100 * metrics["last_test_error"]
         result.histories[seed] = metrics["history"]
+        if (metrics_path.parent / TEST_CORRECTNESS_FILE).is_file():
+            result.test_correct[seed] = read_test_correctness(metrics_path.parent / TEST_CORRECTNESS_FILE)
     if not results:
         raise FileNotFoundError(f"no finished runs (*/seed*/{METRICS_FILE}) under {grid_dir}")
     return results
 
 
-def sign_test_p(differences: list[float]) -> float:
-    """Two-sided exact sign test on paired differences (ties dropped)."""
-    nonzero = [d for d in differences if d != 0]
-    n = len(nonzero)
-    if n == 0:
-        return 1.0
-    k = min(sum(d > 0 for d in nonzero), sum(d < 0 for d in nonzero))
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
+@dataclass(frozen=True)
+class Comparison:
+    """One cell against vanilla: the tests over seeds and over utterances, with Holm-adjusted p values."""
+
+    seeds: SeedTest
+    utterances: UtteranceTest | None  # None: some run lacks per-utterance predictions
+    t_p_holm: float | None = None
+    utterance_p_holm: float | None = None
 
 
-def bootstrap_interval(differences: list[float], samples: int = 10000, level: float = 0.95, seed: int = 0):
-    """Percentile bootstrap interval of the mean paired difference."""
-    rng = random.Random(seed)
-    means = sorted(statistics.mean(rng.choices(differences, k=len(differences))) for _ in range(samples))
-    low = means[int((1 - level) / 2 * samples)]
-    high = means[min(samples - 1, int((1 + level) / 2 * samples))]
-    return low, high
+def compare_with_vanilla(results: dict[str, CellResult]) -> dict[str, Comparison]:
+    """Every cell against vanilla on their shared seeds. Holm's adjustment runs over the cells compared, so a
+    "yes" holds for the whole table, not for one row picked after the fact."""
+    vanilla = results.get(VANILLA)
+    if vanilla is None:
+        return {}
+    raw = {}
+    for name, cell in results.items():
+        seeds = sorted(set(cell.test_errors) & set(vanilla.test_errors))
+        if name == VANILLA or not seeds:
+            continue
+        tests = seed_test([cell.test_errors[s] - vanilla.test_errors[s] for s in seeds])
+        complete = all(s in cell.test_correct and s in vanilla.test_correct for s in seeds)
+        raw[name] = (tests, utterance_test(cell.test_correct, vanilla.test_correct) if complete else None)
+    t_holm = holm({n: t.t_p for n, (t, _) in raw.items() if t.t_p is not None})
+    u_holm = holm({n: u.p for n, (_, u) in raw.items() if u is not None})
+    return {n: Comparison(t, u, t_holm.get(n), u_holm.get(n)) for n, (t, u) in raw.items()}
 
 
-def paired_comparison(cell: CellResult, vanilla: CellResult) -> dict:
-    seeds = sorted(set(cell.test_errors) & set(vanilla.test_errors))
-    differences = [cell.test_errors[s] - vanilla.test_errors[s] for s in seeds]
-    if not differences:
-        return {"seeds": 0}
-    low, high = bootstrap_interval(differences)
-    return {
-        "seeds": len(seeds),
-        "mean_difference": statistics.mean(differences),
-        "wins": sum(d < 0 for d in differences),
-        "losses": sum(d > 0 for d in differences),
-        "sign_test_p": sign_test_p(differences),
-        "bootstrap_95": (low, high),
-        "beyond_seed_noise": low > 0 or high < 0,
-    }
+def _p(p: float | None, adjusted: float | None) -> str:
+    if p is None:
+        return ""
+
+    def fmt(value: float) -> str:
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+    return fmt(p) + (f" (Holm {fmt(adjusted)})" if adjusted is not None else "")
+
+
+def _pp(value: float | None) -> str:
+    return "none reachable" if value is None else f"{value:.2f}"
+
+
+def seed_verdict(comparison: Comparison) -> str:
+    tests = comparison.seeds
+    if tests.t_p is None:
+        return tests.t_note
+    return "yes" if comparison.t_p_holm < ALPHA else "no"
+
+
+def utterance_verdict(comparison: Comparison) -> str:
+    if comparison.utterances is None:
+        return "unavailable"
+    return "yes" if comparison.utterance_p_holm < ALPHA else "no"
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """A row of the seed-noise table: a cell's name, its error summary and its comparison with vanilla."""
+
+    name: str
+    seeds: int
+    chosen: str  # mean ± std of the test error at the epoch chosen on validation
+    last: str  # mean test error at the last epoch
+    comparison: Comparison | None
+
+
+def render_seed_table(rows: list[SeedRow]) -> str:
+    lines = ["| cell | seeds | test error (%) chosen on valid | test error (%) at last epoch | Δ vs vanilla (pp) | "
+             "wins/losses | paired t-test p | detectable with 80% power (pp) | sign-test p | beyond seed noise |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for row in rows:
+        start = f"| {row.name} | {row.seeds} | {row.chosen} | {row.last} |"
+        if row.comparison is None:
+            lines.append(start + " | | | | | |")
+            continue
+        c, tests = row.comparison, row.comparison.seeds
+        lines.append(
+            start + f" {tests.mean_difference:+.2f} | {tests.wins}/{tests.losses} | "
+            f"{_p(tests.t_p, c.t_p_holm) or 'n/a'} | {_pp(tests.detectable_pp) if tests.t_p is not None else 'n/a'}"
+            f" | {_p(tests.sign_p, None) or tests.sign_note} | {seed_verdict(c)} |"
+        )
+    return "\n".join(lines)
+
+
+def render_details(results: dict[str, CellResult], comparisons: dict[str, Comparison] | None = None) -> str:
+    """The seed-noise table: each cell against vanilla, paired over seeds."""
+    comparisons = compare_with_vanilla(results) if comparisons is None else comparisons
+    rows = [SeedRow(name, len(cell.test_errors), f"{cell.mean:.2f} ± {cell.std:.2f}", f"{cell.last_mean:.2f}",
+                    comparisons.get(name)) for name, cell in results.items()]  # fmt: skip
+    return render_seed_table(rows)
+
+
+def render_utterance_table(comparisons: dict[str, Comparison]) -> str:
+    """The test-set-sampling table: each cell against vanilla, paired over test utterances within each seed."""
+    if not any(c.utterances for c in comparisons.values()):
+        return (f"Unavailable: these runs have no `{TEST_CORRECTNESS_FILE}` (runs write it since the utterance-level "
+                "test was added; older grid folders lack it), so no test here speaks to test-set "
+                "sampling.")  # fmt: skip
+    lines = ["| cell | seeds | utterance pairs | right only with the cell | right only with vanilla | "
+             "Δ vs vanilla (pp) | exact McNemar p | detectable with 80% power (pp) | beyond test-set sampling |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, c in comparisons.items():
+        u = c.utterances
+        if u is None:
+            lines.append(f"| {name} | | | | | | | | unavailable (a run lacks {TEST_CORRECTNESS_FILE}) |")
+            continue
+        lines.append(
+            f"| {name} | {u.seeds} | {u.pairs} | {u.cell_only} | {u.vanilla_only} | {u.difference_pp:+.2f} | "
+            f"{_p(u.p, c.utterance_p_holm)} | {_pp(u.detectable_pp)} | {utterance_verdict(c)} |"
+        )
+    return "\n".join(lines)
+
+
+def seed_notes() -> str:
+    return (
+        "Speaks to **seed noise** (initialization, shuffling, dropout), not to test-set sampling: every seed is "
+        f"scored on the same test set. Δ < 0 means fewer errors than vanilla. The paired t-test on the per-seed "
+        f"differences needs at least {MIN_SEEDS_T_TEST} seeds: with 2 it has one degree of freedom and detects, "
+        f"4 times out of 5, only mean differences of {t_test_detectable_effect(2):.0f} standard deviations of the "
+        f"per-seed differences ({t_test_detectable_effect(3):.1f} with 3 seeds, {t_test_detectable_effect(8):.1f} "
+        f"with 8). The exact sign test cannot go below p = 0.05 with fewer than "
+        f'{min_seeds_for_sign_test()} seeds. "beyond seed noise" is the t-test at the 5% level after Holm\'s '
+        'adjustment over all cells in the table. "Detectable with 80% power" is the |Δ| the t-test would find '
+        "4 times out of 5 if the seed-to-seed spread were the one observed here (a rough guide: that spread is "
+        "itself estimated from these few seeds)."
+    )
+
+
+def utterance_notes() -> str:
+    return (
+        "Speaks to **test-set sampling** (which utterances the test set happens to hold), not to seed noise: it "
+        "takes the trained runs as given, so with one seed it says whether these two runs differ, not whether "
+        "the policy does. Within each seed, an utterance counts when exactly one of the two runs gets it right "
+        '(exact McNemar); the seeds are combined by summing those counts, an exact test of "each such utterance '
+        'is equally likely to favour either run" that keeps the direction of the difference. The seeds share '
+        "their test utterances, and utterances of one speaker are not independent, so the test is optimistic "
+        'when errors cluster by speaker. "beyond test-set sampling" is at the 5% level after Holm\'s '
+        'adjustment over all cells; "detectable with 80% power" is the |Δ| the test finds 4 times out of 5 '
+        "given the number of discordant utterances observed."
+    )
 
 
 def _fmt(cell: CellResult | None, vanilla: CellResult | None) -> str:
@@ -124,28 +244,6 @@ def render_table(results: dict[str, CellResult], teacher: dict | None) -> str:
     for schedule, label in SCHEDULE_COLUMNS.items():
         cells = [results.get(f"{d}_x_{schedule}" if schedule else d) for d in DECISION_COLUMNS]
         lines.append(f"| Scheduling: {label} | " + " | ".join(_fmt(c, vanilla) for c in cells) + " |")
-    return "\n".join(lines)
-
-
-def render_details(results: dict[str, CellResult]) -> str:
-    vanilla = results.get(VANILLA)
-    lines = ["| cell | seeds | test error (%) chosen on valid | test error (%) at last epoch | "
-             "Δ vs vanilla (pp) | wins/losses | sign-test p | bootstrap 95% of Δ | beyond seed noise |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for name, cell in results.items():
-        row = f"| {name} | {len(cell.test_errors)} | {cell.mean:.2f} ± {cell.std:.2f} | {cell.last_mean:.2f} |"
-        if vanilla is None or name == VANILLA:
-            lines.append(row + " | | | | |")
-            continue
-        cmp = paired_comparison(cell, vanilla)
-        if not cmp["seeds"]:
-            lines.append(row + " no shared seeds | | | | |")
-            continue
-        low, high = cmp["bootstrap_95"]
-        lines.append(
-            row + f" {cmp['mean_difference']:+.2f} | {cmp['wins']}/{cmp['losses']} | {cmp['sign_test_p']:.3f} | "
-            f"[{low:+.2f}, {high:+.2f}] | {'yes' if cmp['beyond_seed_noise'] else 'no'} |"
-        )
     return "\n".join(lines)
 
 
@@ -231,16 +329,39 @@ def write_report(grid_dir: Path) -> Path:
     cache = _teacher_cache_of(grid_dir)
     if cache is not None:
         plots.append(plot_teacher_distributions(cache, grid_dir))
+    comparisons = compare_with_vanilla(results)
     parts = ["# Table I on our data\n", render_table(results, _teacher_errors(teacher)), "",
-             "## Each cell against vanilla (paired over seeds)\n", render_details(results), "",
-             "Δ < 0 means fewer errors than vanilla. A difference counts as beyond seed noise when the bootstrap "
-             "interval of the mean paired difference excludes 0; with 3 seeds the sign test cannot reach p < 0.25.",
-             "", "## Plots\n", *[f"![{p.stem}]({p.name})" for p in plots], ""]  # fmt: skip
+             "## Each cell against vanilla, over seeds (seed noise)\n", render_details(results, comparisons), "",
+             seed_notes(), "",
+             "## Each cell against vanilla, over test utterances (test-set sampling)\n",
+             render_utterance_table(comparisons), "", utterance_notes(), "",
+             "## Plots\n", *[f"![{p.stem}]({p.name})" for p in plots], ""]  # fmt: skip
     if info:
         parts += ["## Provenance\n", "```json", json.dumps(info, indent=2), "```", ""]
     path = grid_dir / "report.md"
+    atomic_write_text(grid_dir / "report.json", json.dumps(_summary(results, comparisons), indent=2) + "\n")
     atomic_write_text(path, "\n".join(parts))
     return path
+
+
+def _summary(results: dict[str, CellResult], comparisons: dict[str, Comparison]) -> dict:
+    """The per-seed numbers behind the tables, so that later statistics need not recover them from markdown."""
+    cells = {name: {"test_error_pct": cell.test_errors, "last_test_error_pct": cell.last_errors,
+                    "seeds_with_test_correctness": sorted(cell.test_correct)}
+             for name, cell in results.items()}  # fmt: skip
+    tests = {}
+    for name, c in comparisons.items():
+        entry = {"seed_differences_pp": list(c.seeds.differences), "t_test_p": c.seeds.t_p, "t_test_p_holm": c.t_p_holm,
+                 "t_test_note": c.seeds.t_note, "t_test_detectable_pp": c.seeds.detectable_pp,
+                 "sign_test_p": c.seeds.sign_p, "beyond_seed_noise": seed_verdict(c),
+                 "beyond_test_set_sampling": utterance_verdict(c)}  # fmt: skip
+        if c.utterances is not None:
+            u = c.utterances
+            entry.update({"utterance_pairs": u.pairs, "right_only_with_cell": u.cell_only,
+                          "right_only_with_vanilla": u.vanilla_only, "mcnemar_p": u.p,
+                          "mcnemar_p_holm": c.utterance_p_holm, "mcnemar_detectable_pp": u.detectable_pp})  # fmt: skip
+        tests[name] = entry
+    return {"cells": cells, "against_vanilla": tests}
 
 
 def _teacher_errors(teacher: dict | None) -> dict | None:
