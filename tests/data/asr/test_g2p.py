@@ -41,3 +41,25 @@ def test_every_phone_is_arpabet() -> None:
 def test_a_word_without_phones_is_an_error() -> None:
     with pytest.raises(ValueError, match="no phone for the word"):
         phonemize(["'"])
+
+
+def test_every_phoneme_of_the_sample_text_maps() -> None:
+    """The whole vocabulary of the shipped sample phonemizes, and synthesis of its sentences maps too."""
+    from crossdistill.data.alignments import strip_stress
+    from crossdistill.data.asr.phones import espeak_to_arpabet
+    from crossdistill.data.asr.text import SPLITS, load_text_splits
+    from crossdistill.data.espeak import ESpeak
+
+    splits = load_text_splits("sample", seed=0)
+    sentences = [s for part in SPLITS for s in getattr(splits, part)]
+    vocabulary = sorted({w for s in sentences for w in s.split()})
+    lexicon = phonemize(vocabulary)  # raises on a phoneme the table lacks
+    assert len(lexicon) == len(vocabulary) > 3000
+    espeak = ESpeak.get()
+    espeak.set_voice("en-us")
+    names = set()
+    for sentence in sentences[::25]:
+        names.update(strip_stress(e.name) for e in espeak.synthesize(sentence.lower()).phonemes)
+    assert len(names) > 40
+    for name in names:
+        espeak_to_arpabet(name)
