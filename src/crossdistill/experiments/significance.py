@@ -60,7 +60,8 @@ class SeedTest:
 
     @property
     def mean_difference(self) -> float:
-        return statistics.mean(self.differences)
+        mean = statistics.mean(self.differences)
+        return 0.0 if abs(mean) < TIE_TOLERANCE_PP else mean
 
     @property
     def wins(self) -> int:
