@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	# torch first, pinned to the local CPU build: letting pip resolve it would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	scripts/install-system-packages.sh $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)

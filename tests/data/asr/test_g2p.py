@@ -9,7 +9,7 @@ from crossdistill.data.asr.phones import ARPABET
 
 
 def test_known_pronunciations() -> None:
-    lexicon = phonemize(["HELLO", "BUTTON", "CHURCH", "THING", "DON'T", "MEASURE"])
+    lexicon = phonemize(["HELLO", "BUTTON", "CHURCH", "THING", "DON'T", "MEASURE", "GLORY", "JERUSALEM"])
     assert lexicon == {
         "HELLO": ("HH", "AH", "L", "OW"),
         "BUTTON": ("B", "AH", "T", "AH", "N"),
@@ -17,6 +17,8 @@ def test_known_pronunciations() -> None:
         "THING": ("TH", "IH", "NG"),
         "DON'T": ("D", "OW", "N", "T"),
         "MEASURE": ("M", "EH", "ZH", "ER"),
+        "GLORY": ("G", "L", "AO", "R", "IY"),  # eSpeak: g l o@ r i
+        "JERUSALEM": ("JH", "ER", "UW", "S", "AH", "L", "AH", "M"),  # eSpeak: dZ 3 r u: s @ l @ m
     }
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from crossdistill.data.alignments import strip_stress
-from crossdistill.data.asr.phones import ARPABET, ESPEAK_TO_ARPABET, PHONES, SILENCE, SPOKEN_NOISE, espeak_to_arpabet
+from crossdistill.data.asr.phones import (
+    ARPABET,
+    ESPEAK_TO_ARPABET,
+    PHONES,
+    SILENCE,
+    SPOKEN_NOISE,
+    espeak_sequence_to_arpabet,
+    espeak_to_arpabet,
+)
 from crossdistill.data.espeak import ESpeak
 
 # Words whose pronunciations exercise the rarer eSpeak phonemes (glottal stop, syllabic n, linking r, glide,
@@ -61,3 +69,15 @@ def test_every_phoneme_event_of_synthesis_maps() -> None:
     assert "@2" in names and "_:" in names
     for name in names:
         espeak_to_arpabet(name)
+
+
+def test_r_after_an_r_coloured_vowel_adds_no_phone() -> None:
+    # glory: g l o@ r i ; Jerusalem: dZ 3 r u: ... ; "four of" in running speech: f o@ r V v
+    assert espeak_sequence_to_arpabet(["g", "l", "o@", "r", "i"]) == [("G",), ("L",), ("AO", "R"), (), ("IY",)]
+    assert espeak_sequence_to_arpabet(["dZ", "3", "r", "u:"]) == [("JH",), ("ER",), (), ("UW",)]
+    assert espeak_sequence_to_arpabet(["3", "r-", "I"]) == [("ER",), (), ("IH",)]
+    # A pause resets the context; an r elsewhere is an R.
+    assert espeak_sequence_to_arpabet(["o@", "_", "r", "eI"]) == [("AO", "R"), (), ("R",), ("EY",)]
+    assert espeak_sequence_to_arpabet(["E", "r", "3"]) == [("EH",), ("R",), ("ER",)]  # error
+    with pytest.raises(ValueError, match="'Q'"):
+        espeak_sequence_to_arpabet(["a", "Q"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crossdistill.data.alignments import strip_stress
-from crossdistill.data.asr.phones import espeak_to_arpabet
+from crossdistill.data.asr.phones import espeak_sequence_to_arpabet
 from crossdistill.data.espeak import ESpeak
 
 VOICE = "en-us"
@@ -33,7 +33,8 @@ def phonemize(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
             continue
         names = espeak.phonemize_word(word.lower())
         try:
-            phones = tuple(phone for name in names for phone in espeak_to_arpabet(strip_stress(name)))
+            mapped = espeak_sequence_to_arpabet([strip_stress(name) for name in names])
+            phones = tuple(phone for name_phones in mapped for phone in name_phones)
         except ValueError as error:
             raise ValueError(f"word {word!r} (eSpeak: {' '.join(names)}): {error}") from error
         if not phones:

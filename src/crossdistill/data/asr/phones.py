@@ -14,9 +14,18 @@ eSpeak's ``en`` and ``en-us`` phoneme tables (read from ``phontab``), which othe
 Only pauses map to no phone. Every other eSpeak phoneme maps to one to three phones, so every
 non-silent stretch of audio has a phone: the linking ``r-`` maps to ``R`` and the glide ``;`` (the
 [j]-like transition in "the hour", "Israel") to ``Y``, where CMUdict writes nothing.
+
+In context (``espeak_sequence_to_arpabet``, which the lexicon and the alignments both use) one rule
+applies: eSpeak writes an ``r`` after r-coloured vowels that already end in R or ER (``g l o@ r i``
+"glory", ``dZ 3 r u: s`` "Jerusalem", and across words "four of" ``f o@ r V v``); that ``r`` adds no
+phone (GLORY is G L AO R IY as in CMUdict, not G L AO R R IY) and its time belongs to the vowel before.
+(eSpeak says "four rows" with one r too, ``f o@ r oU z``, so there the audio has one R where the words'
+lexicon entries have two.)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from crossdistill.data.alignments import is_pause
 
@@ -152,3 +161,23 @@ def espeak_to_arpabet(name: str) -> tuple[str, ...]:
         return ESPEAK_TO_ARPABET[name]
     except KeyError:
         raise ValueError(f"eSpeak phoneme {name!r} has no ARPAbet mapping; {_UNKNOWN_HELP}") from None
+
+
+def espeak_sequence_to_arpabet(names: Sequence[str]) -> list[tuple[str, ...]]:
+    """Map a sequence of eSpeak phonemes (one word, or an utterance's PHONEME events) with the context rule.
+
+    Returns one tuple per name: ``espeak_to_arpabet(name)``, except that an ``r`` or ``r-`` right after a
+    phoneme whose phones end in R or ER gives ``()`` (see the module docstring). A pause in between
+    resets the context. A ``()`` for a name that is not a pause means "no phone of its own": its time
+    belongs to the phone before it.
+    """
+    result: list[tuple[str, ...]] = []
+    last = None
+    for name in names:
+        phones = espeak_to_arpabet(name)
+        if phones == ("R",) and last in ("R", "ER"):
+            phones = ()
+        elif phones or is_pause(name):
+            last = phones[-1] if phones else None
+        result.append(phones)
+    return result

@@ -7,6 +7,7 @@ Each source names the Debian packages it needs (``scripts/install-system-package
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -21,6 +22,7 @@ INSTALL_COMMAND = (
     "sudo apt-get install --no-install-recommends {packages}  (or run scripts/install-system-packages.sh as root)"
 )
 DICTD_DIR = Path("/usr/share/dictd")
+_DEVIL_HEADWORD = re.compile(r"^[A-Z][^,]*,\s+(?:[a-z]+\.)+\s*")
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,8 @@ def read_devil() -> list[Document]:
 
 
 def _drop_headword(paragraph: str) -> str:
-    _, separator, rest = paragraph.partition(",  ")
-    if not separator:
-        return paragraph
-    # "ABASEMENT, n.  A decent ..." -> "A decent ..." (the part of speech ends with a period).
-    _, _, text = rest.partition(".  ")
-    return text or rest
+    # "ABASEMENT, n. A decent ..." -> "A decent ..." (the part of speech: "n.", "adj.", "v.t.").
+    return _DEVIL_HEADWORD.sub("", paragraph, count=1)
 
 
 SOURCES: tuple[TextSource, ...] = (

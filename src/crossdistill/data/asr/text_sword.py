@@ -116,7 +116,8 @@ def read_sword_module(source: str, module: str, *, verse_keyed: bool, running_te
             for index, part in enumerate(_BLOCK.split(piece)):
                 if index > 0:
                     flush()
-                pending.append(html.unescape(_TAG.sub("", part)))
+                # Tags again after unescaping: some modules escape stray markup (&lt;/ol&gt;).
+                pending.append(_TAG.sub("", html.unescape(_TAG.sub("", part))))
         if not running_text:
             flush()
     flush()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the Debian packages that paper 001's LM text corpus reads (`load_text_splits(source="debian")`).
+# The list comes from crossdistill.data.asr.text_sources.PACKAGES (one definition), read with the project's
+# Python (first argument, default .venv/bin/python). Idempotent: installed packages are left alone.
+# Where apt-get is missing, or we are neither root nor allowed passwordless sudo, or apt-get fails (no
+# mirror reachable), it prints one line naming what is skipped and what needs it, and exits 0: everything
+# else, tests included, works without these packages (the tests use the text sample shipped in the package).
+set -u
+PYTHON_BIN="${1:-.venv/bin/python}"
+if ! PACKAGES=$("$PYTHON_BIN" -c 'from crossdistill.data.asr.text_sources import PACKAGES; print(*PACKAGES)'); then
+    echo "install-system-packages: cannot read the package list with $PYTHON_BIN (install the project first)" >&2
+    exit 1
+fi
+NEEDS="the LM text corpus (load_text_splits(source=\"debian\"), docs/asr-text.md)"
+missing=()
+for package in $PACKAGES; do
+    dpkg-query -W -f '${db:Status-Abbrev}' "$package" 2>/dev/null | grep -q '^ii' || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-system-packages: all Debian text packages are installed"
+    exit 0
+fi
+skip() {
+    echo "install-system-packages: skipped ${missing[*]} ($1); $NEEDS needs them"
+    exit 0
+}
+command -v apt-get >/dev/null 2>&1 || skip "no apt-get"
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=(sudo -n)
+else
+    skip "not root and no passwordless sudo; run this script as root"
+fi
+install() {
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        >/tmp/crossdistill-apt.log 2>&1
+}
+# A fresh machine may have no package lists yet: update once and retry.
+install || { "${SUDO[@]}" apt-get update -qq >/tmp/crossdistill-apt.log 2>&1 && install; } \
+    || skip "apt-get failed, see /tmp/crossdistill-apt.log"
+echo "install-system-packages: installed ${missing[*]}"
