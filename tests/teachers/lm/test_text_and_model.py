@@ -1,0 +1,107 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from crossdistill.teachers.lm.inference import iterate_log_probs, perplexity, unigram_perplexity
+from crossdistill.teachers.lm.model import LMConfig, LSTMLanguageModel, lm_fingerprint
+from crossdistill.teachers.lm.text import IGNORE_INDEX, UnitSentences, make_lm_batch, read_unit_sentences
+from crossdistill.teachers.lm.vocabulary import InventoryMismatch, UnitVocabulary, read_inventory
+
+
+def _tiny_lm(seed: int = 0, symbols=("A", "B", "C")) -> LSTMLanguageModel:
+    torch.manual_seed(seed)
+    config = LMConfig(unit="phone", inventory=symbols, embedding_dim=8, hidden_dim=8, num_layers=2, dropout=0.0)
+    return LSTMLanguageModel(config).eval()
+
+
+def test_inventory_and_text_errors_name_file_and_line(tmp_path):
+    inventory = tmp_path / "phone.txt"
+    inventory.write_text("A\nB\nB\n")
+    with pytest.raises(ValueError, match="lists 'B' twice"):
+        read_inventory(inventory, "phone")
+    inventory.write_text("A\n\nB\n")
+    with pytest.raises(ValueError, match="line 2"):
+        read_inventory(inventory, "phone")
+    inventory.write_text("A\nB\n")
+    vocabulary = read_inventory(inventory, "phone")
+    text = tmp_path / "phone.train.txt"
+    text.write_text("A B\n\nB A A\nA Q\n")
+    with pytest.raises(ValueError, match=r"phone\.train\.txt, line 4: 'Q' is not in the phone inventory"):
+        read_unit_sentences(text, vocabulary)
+    text.write_text("A B\n\nB A A\n")
+    sentences = read_unit_sentences(text, vocabulary)  # the blank line is skipped
+    assert [s.tolist() for s in (sentences[0], sentences[1])] == [[0, 1], [1, 0, 0]]
+    assert sentences.num_predictions == 5 + 2
+
+
+def test_inventory_mismatch_names_size_or_first_differing_unit():
+    vocabulary = UnitVocabulary("phone", ("A", "B", "C"))
+    with pytest.raises(InventoryMismatch, match="has 2 phones but the LM was trained on 3"):
+        vocabulary.check_matches(("A", "B"), "units/phone.txt")
+    with pytest.raises(InventoryMismatch, match="names phone 1 'X' but the LM's phone 1 is 'B'"):
+        vocabulary.check_matches(("A", "X", "C"), "units/phone.txt")
+    vocabulary.check_matches(["A", "B", "C"], "units/phone.txt")
+
+
+def test_lm_batch_is_shifted_by_one_with_boundaries():
+    batch = make_lm_batch([torch.tensor([2, 0]), torch.tensor([1])], boundary=3)
+    assert batch["inputs"].tolist() == [[3, 2, 0], [3, 1, 3]]
+    assert batch["targets"].tolist() == [[2, 0, 3], [1, 3, IGNORE_INDEX]]
+    assert batch["lengths"].tolist() == [3, 2]
+
+
+def test_padding_leaves_a_sentence_s_log_probs_unchanged():
+    lm = _tiny_lm()
+    sentences = UnitSentences.from_lists([[0, 1, 2, 0, 1], [2], [1, 1]])
+    batched = dict(iterate_log_probs(lm, sentences, batch_size=3))
+    for i in range(len(sentences)):
+        (alone,) = [lp for _, lp in iterate_log_probs(lm, UnitSentences.from_lists([sentences[i].tolist()]))]
+        assert batched[i].shape == (len(sentences[i]) + 1, 4)
+        assert torch.allclose(batched[i], alone, atol=1e-6)
+
+
+def test_perplexity_matches_a_hand_computation_and_the_unigram_formula():
+    lm = _tiny_lm()
+    sentences = UnitSentences.from_lists([[0, 1], [2]])
+    total = 0.0
+    for ids in ([0, 1], [2]):
+        with torch.no_grad():
+            log_probs = torch.log_softmax(lm(torch.tensor([[3, *ids]])), dim=-1)[0]
+        total += sum(float(log_probs[k, target]) for k, target in enumerate([*ids, 3]))
+    assert perplexity(lm, sentences) == pytest.approx(np.exp(-total / 5), rel=1e-5)
+    # Unigram: counts A=1, B=1, C=1, </s>=2 over 2 sentences, +1 each -> p = (2,2,2,3)/9.
+    train = UnitSentences.from_lists([[0, 1], [2]])
+    expected = np.exp(-(np.log(2 / 9) * 3 + np.log(3 / 9) * 2) / 5)
+    assert unigram_perplexity(train, sentences, 3) == pytest.approx(expected)
+
+
+def test_save_load_round_trip_and_fingerprint(tmp_path):
+    lm = _tiny_lm()
+    lm.save_pretrained(tmp_path / "lm")
+    loaded = LSTMLanguageModel.from_pretrained(tmp_path / "lm")
+    assert loaded.config.inventory == ("A", "B", "C")
+    inputs = torch.tensor([[3, 0, 1]])
+    assert torch.equal(lm(inputs), loaded(inputs))
+    key = lm_fingerprint(tmp_path / "lm")
+    _tiny_lm(seed=1).save_pretrained(tmp_path / "lm")
+    assert lm_fingerprint(tmp_path / "lm") != key
+
+
+def test_a_folder_that_is_not_an_lm_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        LSTMLanguageModel.from_pretrained(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="is not a trained LM"):
+        LSTMLanguageModel.from_pretrained(tmp_path / "empty")
+    other = tmp_path / "other"
+    _tiny_lm().save_pretrained(other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "kind": "slu"}))
+    with pytest.raises(ValueError, match=r"is not a trained LM.*'slu'"):
+        LSTMLanguageModel.from_pretrained(other)
+    (other / "config.json").write_text(json.dumps(config))
+    (other / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(ValueError, match="is not a trained LM"):
+        LSTMLanguageModel.from_pretrained(other)
