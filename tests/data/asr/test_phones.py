@@ -19,7 +19,7 @@ from crossdistill.data.espeak import ESpeak
 # Words whose pronunciations exercise the rarer eSpeak phonemes (glottal stop, syllabic n, linking r, glide,
 # French nasals, velar fricative, flap, r-coloured vowels).
 RARE_WORDS_TEXT = (
-    "button shorten filtering acreage israel aaliyah croissant denouement bach ahmed water little hour fire "
+    "baaaaaaz button shorten filtering acreage israel aaliyah croissant denouement bach ahmed water little hour fire "
     "iron pariah aisle lithium hear tour poor there more lord bath staff cloth orange tolkien wii llana unto "
     "additional bible rhythm measure vision thing judge church"
 )
@@ -51,13 +51,18 @@ def test_pauses_map_to_nothing_and_unknown_names_raise() -> None:
         espeak_to_arpabet("Q^")
     assert espeak_to_arpabet("@L") == ("AH", "L")
     assert espeak_to_arpabet("tS") == ("CH",)
+    # eSpeak's length mark on repeated letters ("baaaaaaz": b 'a: a#: ,a: z; "wii": w 'i::).
+    assert espeak_to_arpabet("a:") == ("AE",) and espeak_to_arpabet("a#:") == ("AH",)
+    assert espeak_to_arpabet("A::") == ("AA",) and espeak_to_arpabet("i::") == ("IY",)
+    with pytest.raises(ValueError, match="'Q:'"):
+        espeak_to_arpabet("Q:")
 
 
 def test_every_phoneme_of_words_said_alone_maps() -> None:
     espeak = ESpeak.get()
     espeak.set_voice("en-us")
     names = {strip_stress(n) for word in RARE_WORDS for n in espeak.phonemize_word(word)}
-    assert {"?", "n-", "r-", ";", "A~", "x", "t#", "aI3", "i@3"} <= names  # the words do reach the rare ones
+    assert {"?", "n-", "r-", ";", "A~", "x", "t#", "aI3", "i@3", "a:"} <= names  # the words do reach the rare ones
     for name in names:
         espeak_to_arpabet(name)
 

@@ -89,7 +89,6 @@ ESPEAK_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "IR": ("ER",),  # affirm in en-gb-scotland (en table)
     "i": ("IY",),  # happy
     "i:": ("IY",),  # fleece
-    "i::": ("IY",),  # wii, extra long
     "i@": ("IY", "AH"),  # lithium
     "i@3": ("IH", "R"),  # near, hear
     "U": ("UH",),  # foot
@@ -153,14 +152,20 @@ _UNKNOWN_HELP = "add it to ESPEAK_TO_ARPABET in crossdistill/data/asr/phones.py 
 def espeak_to_arpabet(name: str) -> tuple[str, ...]:
     """Return the ARPAbet phones of one eSpeak NG en-us phoneme (stress marks already stripped).
 
-    A pause (``_``, ``_:``, ``_!`` ...) maps to ``()``. An unknown name raises ``ValueError`` naming it.
+    A pause (``_``, ``_:``, ``_!`` ...) maps to ``()``; a name with eSpeak's length mark ``:`` appended to a
+    known one (``a:`` for ``a``) maps like that one. An unknown name raises ``ValueError`` naming it.
     """
     if is_pause(name) or name == "||":
         return ()
-    try:
+    if name in ESPEAK_TO_ARPABET:
         return ESPEAK_TO_ARPABET[name]
-    except KeyError:
-        raise ValueError(f"eSpeak phoneme {name!r} has no ARPAbet mapping; {_UNKNOWN_HELP}") from None
+    # A trailing ":" is eSpeak's length mark on a repeated letter ("baaaz": b 'a: a#: z); the phone is the same.
+    base = name
+    while base.endswith(":"):
+        base = base[:-1]
+        if base in ESPEAK_TO_ARPABET:
+            return ESPEAK_TO_ARPABET[base]
+    raise ValueError(f"eSpeak phoneme {name!r} has no ARPAbet mapping; {_UNKNOWN_HELP}")
 
 
 def espeak_sequence_to_arpabet(names: Sequence[str]) -> list[tuple[str, ...]]:
