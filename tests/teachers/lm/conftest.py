@@ -1,113 +1,120 @@
-"""A hand-made units folder in the layout of the paper-001 data contract, small enough to train LMs in seconds.
+"""A real units folder, built by ``crossdistill.data.asr.units.build_units`` from small hand-made inputs.
 
-Sentences come from a tiny grammar over a few "words", each a fixed phone string, so an LM that learns beats the
-unigram baseline by far. As in ``crossdistill asr units``: sentences are wrapped in silence (``SIL``, ``<sil>``),
-senones are phone states (here ``AA_0``..``AA_2``, untied), the subword inventory starts with sentencepiece's
-specials ``<unk> <s> </s> <sil>``, and runs of equal units are collapsed. Frame labels give every state 1-3 frames.
+The inputs are what a corpus gives the units builder: LM text, aligned utterances and fbank-like frames. Sentences
+come from a tiny grammar over a few words, so an LM that learns beats the unigram baseline by far. Building takes
+about a second (a senone tree on a few thousand frames, a small sentencepiece model, frame labels, LM text).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-WORDS = {
-    "CAT": ["K", "AE", "T"],
-    "DOG": ["D", "AO", "G"],
-    "SAT": ["S", "AE", "T"],
-    "ON": ["AA", "N"],
-    "THE": ["DH", "AH"],
-    "MAT": ["M", "AE", "T"],
-    "RAN": ["R", "AE", "N"],
-    "HOME": ["HH", "OW", "M"],
+from crossdistill.data.alignments import Segment
+from crossdistill.data.asr.frames import num_frames
+from crossdistill.data.asr.phones import PHONE_IDS, SILENCE
+from crossdistill.data.asr.units import UnitsInputs, UnitsOptions, Utterance, build_units
+
+LEXICON: dict[str, tuple[str, ...]] = {
+    "THE": ("DH", "AH"),
+    "CAT": ("K", "AE", "T"),
+    "DOG": ("D", "AO", "G"),
+    "SAT": ("S", "AE", "T"),
+    "ON": ("AA", "N"),
+    "MAT": ("M", "AE", "T"),
+    "RAN": ("R", "AE", "N"),
+    "HOME": ("HH", "OW", "M"),
+    "BIG": ("B", "IH", "G"),
+    "RED": ("R", "EH", "D"),
 }
-PHONES = ["SIL", "AA", "AE", "AH", "AO", "D", "DH", "G", "HH", "K", "M", "N", "OW", "R", "S", "T", "Z"]
-SPLIT_PIECES = {"HOME": ["▁HO", "ME"], "RAN": ["▁R", "AN"]}
-SPECIALS = ["<unk>", "<s>", "</s>", "<sil>"]
-PIECES = {f"▁{w}" for w in WORDS if w not in SPLIT_PIECES} | {p for ps in SPLIT_PIECES.values() for p in ps}
-SUBWORDS = SPECIALS + sorted(PIECES)
-SENONES = [f"{p}_{s}" for p in PHONES for s in range(3)]
-UNIT_INVENTORIES = {"phone": PHONES, "senone": SENONES, "subword": SUBWORDS}
+OPTIONS = UnitsOptions(senones=130, subwords=20, min_leaf_frames=20)
 
 
-def sentence_words(rng: np.random.Generator) -> list[str]:
-    # A little grammar: THE (CAT|DOG) (SAT ON THE MAT | RAN HOME), so word order is predictable too.
-    subject = str(rng.choice(["CAT", "DOG"]))
-    rest = ["SAT", "ON", "THE", "MAT"] if rng.random() < 0.6 else ["RAN", "HOME"]
-    return ["THE", subject, *rest]
+def sentence(rng: np.random.Generator) -> list[str]:
+    """THE [BIG|RED] (CAT|DOG) (SAT ON THE MAT | RAN HOME)."""
+    words = ["THE"]
+    if rng.random() < 0.4:
+        words.append(str(rng.choice(["BIG", "RED"])))
+    words.append(str(rng.choice(["CAT", "DOG"])))
+    return words + (["SAT", "ON", "THE", "MAT"] if rng.random() < 0.6 else ["RAN", "HOME"])
 
 
-def to_units(words: list[str], unit: str) -> list[str]:
-    """The LM-text form of a sentence: edge silence, then runs of an equal unit collapsed."""
-    phones = ["SIL", *(p for w in words for p in WORDS[w]), "SIL"]
-    if unit == "phone":
-        units = phones
-    elif unit == "senone":
-        units = [f"{p}_{s}" for p in phones for s in range(3)]
-    else:
-        units = ["<sil>", *(piece for w in words for piece in SPLIT_PIECES.get(w, [f"▁{w}"])), "<sil>"]
-    return [u for k, u in enumerate(units) if k == 0 or u != units[k - 1]]
+def align(words: list[str], rng: np.random.Generator) -> tuple[list[Segment], list[Segment], int]:
+    """Word and tiling phone segments on whole milliseconds (SIL at the edges, sometimes a pause), and frames."""
+    t = int(rng.integers(30, 150))
+    phones, word_segments = [Segment(SILENCE, 0.0, t / 1000)], []
+    for i, word in enumerate(words):
+        if i and rng.random() < 0.15:
+            d = int(rng.integers(20, 120))
+            phones.append(Segment(SILENCE, t / 1000, (t + d) / 1000))
+            t += d
+        start = t
+        for phone in LEXICON[word]:
+            d = int(rng.integers(30, 110))
+            phones.append(Segment(phone, t / 1000, (t + d) / 1000))
+            t += d
+        word_segments.append(Segment(word, start / 1000, t / 1000))
+    d = int(rng.integers(30, 150))
+    phones.append(Segment(SILENCE, t / 1000, (t + d) / 1000))
+    t += d
+    return word_segments, phones, num_frames(t * 16 + int(rng.integers(0, 100)))
 
 
-def frame_labels(words: list[str], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per-frame ids of every unit: SIL around the words, 1-3 frames per state."""
-    ids = {unit: {s: i for i, s in enumerate(inv)} for unit, inv in UNIT_INVENTORIES.items()}
-    labels: dict[str, list[int]] = {"phone": [], "senone": [], "subword": []}
+def fake_features(utt_id: str, phones: list[Segment], n_frames: int) -> np.ndarray:
+    """(T, 80) frames with a mean per phone and state, plus noise (the tree needs something to split on)."""
+    from crossdistill.data.asr.units.contexts import frame_contexts
 
-    def add(phone: str, piece: str) -> None:
-        for state in range(3):
-            n = int(rng.integers(1, 4))
-            labels["phone"] += [ids["phone"][phone]] * n
-            labels["senone"] += [ids["senone"][f"{phone}_{state}"]] * n
-            labels["subword"] += [ids["subword"][piece]] * n
-
-    add("SIL", "<sil>")
-    for word in words:
-        pieces = SPLIT_PIECES.get(word, [f"▁{word}"])
-        phones = WORDS[word]
-        for k, phone in enumerate(phones):
-            add(phone, pieces[min(k * len(pieces) // len(phones), len(pieces) - 1)])
-    add("SIL", "<sil>")
-    return {unit: np.array(v, dtype=np.int32) for unit, v in labels.items()}
+    rng = np.random.default_rng(zlib.crc32(utt_id.encode()))
+    contexts = frame_contexts(phones, n_frames)
+    mean = contexts[:, 0:1] * 0.5 + contexts[:, 1:2] * 0.3 + (contexts[:, 2:3] == PHONE_IDS["AE"]) * 2.0
+    return (mean + rng.normal(size=(n_frames, 80))).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class UnitsFixture:
-    root: Path
-    key: str
-
-
-def write_units_folder(root: Path, key: str = "units-key-0", seed: int = 0, train_sentences: int = 300) -> UnitsFixture:
+def make_inputs(root: Path, seed: int = 0, lm_sentences: int = 400, utterances=(30, 8, 6)) -> UnitsInputs:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "units.json").write_text(json.dumps({"key": key}))
-    for unit, inventory in UNIT_INVENTORIES.items():
-        (root / f"{unit}.txt").write_text("\n".join(inventory) + "\n")
-    (root / "lm").mkdir(exist_ok=True)
-    parts = {"train": train_sentences, "valid": 40, "dev": 20}
-    sentences = {part: [sentence_words(rng) for _ in range(n)] for part, n in parts.items()}
-    for part, words_list in sentences.items():
-        for unit in UNIT_INVENTORIES:
-            lines = [" ".join(to_units(words, unit)) for words in words_list]
-            (root / "lm" / f"{unit}.{part}.txt").write_text("\n".join(lines) + "\n")
-    (root / "frames").mkdir(exist_ok=True)
-    for split, n in (("train", 6), ("dev", 4), ("test", 3)):
-        utts = [frame_labels(sentence_words(rng), rng) for _ in range(n)]
-        lengths = [len(u["phone"]) for u in utts]
-        arrays = {unit: np.concatenate([u[unit] for u in utts]) for unit in UNIT_INVENTORIES}
-        np.savez(
-            root / "frames" / f"{split}.npz",
-            utt_ids=np.array([f"{split}-{i:03d}" for i in range(n)]),
-            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-            **arrays,
-        )
-    return UnitsFixture(root, key)
+    lm_train, lm_valid = root / "text.txt", root / "valid.txt"
+    lm_train.write_text("".join(" ".join(sentence(rng)) + "\n" for _ in range(lm_sentences)))
+    lm_valid.write_text("".join(" ".join(sentence(rng)) + "\n" for _ in range(60)))
+    splits, phones, words, feats = {}, {}, {}, {}
+    for split, count in zip(("train", "dev", "test"), utterances, strict=True):
+        splits[split], phones[split], words[split] = [], {}, {}
+        for i in range(count):
+            utt_id = f"{100 + i % 3}-{split}-{i:04d}"
+            text = sentence(rng)
+            word_segments, phone_segments, n_frames = align(text, rng)
+            splits[split].append(Utterance(utt_id, n_frames, tuple(text)))
+            phones[split][utt_id], words[split][utt_id] = phone_segments, word_segments
+            feats[utt_id] = fake_features(utt_id, phone_segments, n_frames)
+    return UnitsInputs(
+        splits=splits,
+        phones=phones,
+        words=words,
+        lexicon=dict(LEXICON),
+        lm_train=lm_train,
+        lm_valid=lm_valid,
+        features=lambda split, utt_ids: (feats[u] for u in utt_ids),
+        identity={"lm_teacher_test_inputs": seed, "lm_sentences": lm_sentences},
+    )
+
+
+def write_units_folder(root: Path, seed: int = 0, lm_sentences: int = 400) -> Path:
+    """Build a units folder under ``root / "units"`` (inputs under ``root / "inputs"``); returns the folder."""
+    inputs = make_inputs(root / "inputs", seed, lm_sentences)
+    build_units(inputs, root / "units", OPTIONS, progress=False)
+    return root / "units"
+
+
+@pytest.fixture(scope="session")
+def shared_units(tmp_path_factory) -> Path:
+    """One units folder for the tests that only read it."""
+    return write_units_folder(tmp_path_factory.mktemp("lm_units"))
 
 
 @pytest.fixture
-def units_folder(tmp_path: Path) -> UnitsFixture:
-    return write_units_folder(tmp_path / "units")
+def units_folder(tmp_path: Path) -> Path:
+    """A units folder of this test's own (for tests that damage it)."""
+    return write_units_folder(tmp_path)
