@@ -62,7 +62,7 @@ def test_sword_commentary_is_plain_text_grouped_by_book() -> None:
 @pytest.mark.slow
 def test_debian_splits_are_cached_and_identical(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if "slow" not in request.config.option.markexpr:
-        pytest.skip("reads all Debian text sources (about 40 s): run with -m slow")
+        pytest.skip("reads all Debian text sources (about a minute): run with -m slow")
     first = text.load_text_splits("debian", seed=0, cache_dir=tmp_path)
     (cached,) = (tmp_path / "asr-text").iterdir()
     again = text.load_text_splits("debian", seed=0, cache_dir=tmp_path)
