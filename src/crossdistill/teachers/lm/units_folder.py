@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -80,6 +81,7 @@ class UnitsFolder:
         )
 
 
-def open_units_folder(path: str | os.PathLike, corpus: str | os.PathLike | None = None) -> UnitsFolder:
-    """Read a units folder; with ``corpus`` (a corpus folder), check that the units were built from it."""
+def open_units_folder(path: str | os.PathLike, corpus: Any = None) -> UnitsFolder:
+    """Read a units folder; with ``corpus`` (a corpus folder, or anything else ``load_units`` accepts), check that
+    the units were built from it."""
     return UnitsFolder(load_units(path, corpus))
