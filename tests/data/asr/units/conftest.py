@@ -63,7 +63,7 @@ def align(words: list[str], rng: np.random.Generator, pause: float = 0.2, min_ms
     word_segments = []
     for i, word in enumerate(words):
         if i and rng.random() < pause:
-            d = int(rng.integers(20, 150))
+            d = int(rng.integers(30, 150))
             phones.append(Segment(SILENCE, t / 1000, (t + d) / 1000))
             t += d
         start = t
@@ -90,7 +90,9 @@ def fake_features(utt_id: str, phones: list[Segment], n_frames: int) -> np.ndarr
     return (mean + rng.normal(size=(n_frames, 80))).astype(np.float32)
 
 
-def make_inputs(root: Path, seed: int = 0, utterances: tuple[int, int, int] = (60, 10, 10)) -> UnitsInputs:
+def make_inputs(
+    root: Path, seed: int = 0, utterances: tuple[int, int, int] = (60, 10, 10), pause: float = 0.2
+) -> UnitsInputs:
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     lm_train, lm_valid = root / "text.txt", root / "valid.txt"
@@ -102,7 +104,7 @@ def make_inputs(root: Path, seed: int = 0, utterances: tuple[int, int, int] = (6
         for i in range(count):
             utt_id = f"{100 + i % 3}-{split}-{i:04d}"
             sentence = random_sentence(rng)
-            aligned = align(sentence, rng)
+            aligned = align(sentence, rng, pause=pause)
             splits[split].append(Utterance(utt_id, aligned.n_frames, tuple(sentence)))
             phones[split][utt_id], words[split][utt_id] = aligned.phones, aligned.words
             feats[utt_id] = fake_features(utt_id, aligned.phones, aligned.n_frames)

@@ -155,3 +155,34 @@ def test_unknown_phone_names_the_utterance(tmp_path):
     inputs.phones["train"][utt][1] = dataclasses.replace(first, label="QQ")
     with pytest.raises(ValueError, match=f"train {utt}: 'QQ' is not a phone"):
         build_units(inputs, tmp_path / "units", OPTIONS, progress=False)
+
+
+def test_lm_text_follows_the_audio_between_words(tmp_path):
+    """Inputs with a pause at most word boundaries: the LM text gets silence between words."""
+    inputs = make_inputs(tmp_path / "inputs", utterances=(30, 10, 3), pause=0.9)
+    summary = build_units(inputs, tmp_path / "units", OPTIONS, progress=False)
+    silence = summary["word_silence"]
+    assert silence["boundaries"] == sum(len(u.words) - 1 for u in inputs.splits["train"])
+    for unit in ("phone", "subword"):
+        assert silence[unit]["between_words"] and 0.5 < silence[unit]["share"] <= 1
+    words = len(inputs.splits["dev"][0].words)
+    line = (tmp_path / "units" / "lm" / "phone.dev.txt").read_text().splitlines()[0]
+    assert line.split().count("SIL") == words + 1
+    line = (tmp_path / "units" / "lm" / "subword.dev.txt").read_text().splitlines()[0]
+    assert line.split().count("<sil>") == words + 1
+
+
+def test_each_unit_follows_its_own_frames_between_words(tmp_path):
+    """Word spans that swallow the pause before them (as eSpeak's word events do): the phone frames keep the
+    pauses, the subword frames do not, and each unit's LM text follows its own frames."""
+    inputs = make_inputs(tmp_path / "inputs", utterances=(30, 10, 3), pause=0.9)
+    for split, alignments in inputs.words.items():
+        for utt, words in alignments.items():
+            pauses = {p.end: p.start for p in inputs.phones[split][utt] if p.label == "SIL"}
+            alignments[utt] = [dataclasses.replace(w, start=pauses.get(w.start, w.start)) if i else w
+                               for i, w in enumerate(words)]  # fmt: skip
+    summary = build_units(inputs, tmp_path / "units", OPTIONS, progress=False)
+    assert summary["word_silence"]["phone"]["between_words"]
+    assert summary["word_silence"]["subword"] == {"silences": 0, "share": 0.0, "between_words": False}
+    line = (tmp_path / "units" / "lm" / "subword.dev.txt").read_text().splitlines()[0]
+    assert line.split().count("<sil>") == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,7 +13,7 @@ from crossdistill.data.asr.frames import frame_segment_indices
 from crossdistill.data.asr.phones import PHONES
 from crossdistill.data.asr.units.contexts import frame_contexts
 from crossdistill.data.asr.units.labels import read_frame_labels, subword_frames, write_frame_labels
-from crossdistill.data.asr.units.lm_text import TextConverter
+from crossdistill.data.asr.units.lm_text import TextConverter, inner_silence_runs
 from crossdistill.data.asr.units.questions import default_questions
 from crossdistill.data.asr.units.subwords import SubwordModel, train_subword_model
 from crossdistill.data.asr.units.tree import accumulate_stats, build_senone_tree
@@ -71,14 +73,15 @@ def converter(tmp_path_factory):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(0, 2**32 - 1))
-def test_deduplicated_frames_are_the_lm_text_form(converter, seed):
-    """With every state of every phone holding a frame (phones >= 30 ms) and no pause between words, the
-    deduplicated frame labels are the converted sentence, for senones and phones, and for subwords whenever every
-    word has at least as many phones as pieces."""
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_deduplicated_frames_are_the_lm_text_form(converter, seed, pauses):
+    """With every state of every phone holding a frame (phones >= 30 ms) and a pause between all words or none
+    (the LM text having silence between words or not), the deduplicated frame labels are the converted sentence,
+    for senones and phones, and for subwords whenever every word has at least as many phones as pieces."""
+    converter = dataclasses.replace(converter, phone_silence_between_words=pauses, subword_silence_between_words=pauses)
     rng = np.random.default_rng(seed)
     words = random_sentence(rng, 1, 8)
-    aligned = align(words, rng, pause=0.0, min_ms=30, max_ms=90)
+    aligned = align(words, rng, pause=float(pauses), min_ms=30, max_ms=90)
     contexts = frame_contexts(aligned.phones, aligned.n_frames)
     table = converter.senone_table
     senones = table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
@@ -123,3 +126,18 @@ def test_ragged_file_round_trip(tmp_path):
         for unit, values in back.utterance(i).items():
             assert values.dtype == np.int32
             np.testing.assert_array_equal(values, labels[unit])
+
+
+def test_lm_text_with_silence_between_words(converter):
+    phones = dataclasses.replace(converter, phone_silence_between_words=True).convert(["HOUSE SMALL"])
+    assert phones["phone"] == ["SIL HH AW S SIL S M AO L SIL"]
+    assert phones["senone"][0].split()[12].startswith("SIL_s1_")
+    assert phones["subword"][0].count("<sil>") == 2
+    subwords = dataclasses.replace(converter, subword_silence_between_words=True).convert(["HOUSE SMALL"])
+    assert subwords["subword"][0].count("<sil>") == 3 and subwords["phone"] == ["SIL HH AW S M AO L SIL"]
+
+
+def test_inner_silence_runs_skip_the_edges():
+    assert inner_silence_runs(np.array([0, 0, 5, 0, 6, 6, 0, 0, 7, 0]), 0) == 2
+    assert inner_silence_runs(np.array([5, 6]), 0) == 0
+    assert inner_silence_runs(np.array([0, 0]), 0) == 0

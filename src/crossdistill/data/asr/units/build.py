@@ -13,6 +13,7 @@ alike, so both give the same bytes) and a folder of other inputs or options is r
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -27,8 +28,14 @@ from crossdistill.data.alignments import Segment
 from crossdistill.data.asr.frames import frame_segment_indices
 from crossdistill.data.asr.phones import PHONES, SILENCE
 from crossdistill.data.asr.units.contexts import frame_contexts
-from crossdistill.data.asr.units.labels import UNITS, subword_frames, write_frame_labels
-from crossdistill.data.asr.units.lm_text import TextConverter, collapse, convert_text, read_sentences
+from crossdistill.data.asr.units.labels import UNITS, read_frame_labels, subword_frames, write_frame_labels
+from crossdistill.data.asr.units.lm_text import (
+    TextConverter,
+    collapse,
+    convert_text,
+    inner_silence_runs,
+    read_sentences,
+)
 from crossdistill.data.asr.units.options import UnitsOptions
 from crossdistill.data.asr.units.questions import default_questions
 from crossdistill.data.asr.units.subwords import SubwordModel, train_subword_model
@@ -110,8 +117,8 @@ def build_units(inputs: UnitsInputs, out: str | Path, options: UnitsOptions, pro
     run.senones()
     run.subwords()
     atomic_write_text(out / "phone.txt", "".join(f"{p}\n" for p in PHONES))
-    for split in inputs.splits:
-        run.frame_labels(split)
+    for split in sorted(inputs.splits, key=lambda s: s != options.train_split):  # training frames first:
+        run.frame_labels(split)  # they decide the LM text's silences, which dev's measurements use
     run.lm_text()
     summary = run.summary()
     atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
@@ -230,27 +237,45 @@ class _Build:
         self._record(f"frames_{split}", measured)
 
     def _agreement(self, utterances: list[Utterance], labels: list[dict[str, np.ndarray]]) -> dict:
-        """Share of utterances whose deduplicated frame labels equal their transcript's LM-text form, per unit."""
-        converter = self._converter()
-        texts = converter.convert([" ".join(u.words) for u in utterances])
+        """How far deduplicated frame labels are from the LM-text form of the transcript, per unit: the share of
+        utterances where they are equal and the token error rate (edits / LM-text tokens, jiwer)."""
+        import jiwer
+
+        texts = self._converter().convert([" ".join(u.words) for u in utterances])
         names = {"senone": self.senone_names, "phone": PHONES, "subword": self.subword_model.pieces}
-        return {
-            unit: round(
-                float(
-                    np.mean(
-                        [
-                            " ".join(names[unit][i] for i in collapse(frame[unit].tolist())) == text
-                            for frame, text in zip(labels, texts[unit], strict=True)
-                        ]
-                    )
-                ),
-                4,
-            )
-            for unit in UNITS
-        }
+        result = {}
+        for unit in UNITS:
+            frames = [" ".join(names[unit][i] for i in collapse(x[unit].tolist())) for x in labels]
+            equal = np.mean([a == b for a, b in zip(frames, texts[unit], strict=True)])
+            result[unit] = {
+                "utterances_equal": round(float(equal), 4),
+                "token_error_rate": round(float(jiwer.wer(texts[unit], frames)), 4),
+            }
+        return result
+
+    @functools.cached_property
+    def word_silence(self) -> dict:
+        """Per unit, how many word boundaries of the training split the deduplicated frames fill with silence
+        (inner silence runs / boundaries), and the LM-text rule that follows: silence between words if most do."""
+        split = self.options.train_split
+        frames = read_frame_labels(self.out / "frames" / f"{split}.npz")
+        boundaries = sum(max(len(u.words) - 1, 0) for u in self.inputs.splits[split])
+        result = {"boundaries": boundaries}
+        for unit, silence in (("phone", PHONES.index(SILENCE)), ("subword", self.subword_model.silence_id)):
+            runs = sum(inner_silence_runs(frames.utterance(i)[unit], silence) for i in range(len(frames.utt_ids)))
+            share = runs / boundaries if boundaries else 0.0
+            result[unit] = {"silences": runs, "share": round(share, 4), "between_words": share > 0.5}
+        return result
 
     def _converter(self) -> TextConverter:
-        return TextConverter(self.inputs.lexicon, self.table, self.senone_names, self.subword_model)
+        return TextConverter(
+            self.inputs.lexicon,
+            self.table,
+            self.senone_names,
+            self.subword_model,
+            phone_silence_between_words=self.word_silence["phone"]["between_words"],
+            subword_silence_between_words=self.word_silence["subword"]["between_words"],
+        )
 
     def lm_text(self) -> None:
         dev = self.inputs.splits[self.options.dev_split]
@@ -281,6 +306,7 @@ class _Build:
             "senones": len(self.senone_names),
             "subwords": len(self.subword_model.pieces),
             "splits": {split: len(utts) for split, utts in self.inputs.splits.items()},
+            "word_silence": self.word_silence,
             "measured": self.state["steps"],
         }
 

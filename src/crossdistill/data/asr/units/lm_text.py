@@ -5,8 +5,11 @@ Each converted sentence is what deduplicating the frame labels of an aligned utt
 sequence the frame-wise posteriors are computed on:
 
 - the sentence is wrapped in silence, ``SIL`` (``<sil>`` for subwords) at both edges, as a recording starts and
-  ends in silence; no silence between words, which speech mostly runs through (docs/asr-units.md gives the
-  measured share of word boundaries with a pause in the synthetic audio);
+  ends in silence; between words there is silence too when the deduplicated training frames of that unit hold a
+  silence at most word boundaries (decided per unit from ``inner_silence_runs``: eSpeak leaves a few milliseconds
+  of silence between most words, which the phone frames keep, while its word spans often start at that silence,
+  so subword frames lose it; a real aligner's optional silence is rarer; docs/asr-units.md has the measured
+  shares);
 - phones come from the lexicon, an out-of-lexicon word becomes ``SPN`` (spoken noise), as in Kaldi's LibriSpeech
   recipe; their count is reported;
 - senones: every phone's 3 states in its triphone context (the previous and next phone across word boundaries,
@@ -31,7 +34,7 @@ from tqdm.auto import tqdm
 from crossdistill.common import atomic_path
 from crossdistill.data.asr.phones import PHONE_IDS, PHONES, SILENCE, SPOKEN_NOISE
 from crossdistill.data.asr.units.contexts import sequence_contexts
-from crossdistill.data.asr.units.subwords import SILENCE_PIECE, SubwordModel
+from crossdistill.data.asr.units.subwords import SubwordModel
 
 _CHUNK = 4096  # sentences per sentencepiece call
 
@@ -49,14 +52,19 @@ class TextConverter:
     senone_table: np.ndarray  # [phone, state, left, right] -> senone id
     senone_names: Sequence[str]
     subwords: SubwordModel
+    phone_silence_between_words: bool = False  # also the senones' (their silence is the SIL phone's states)
+    subword_silence_between_words: bool = False
     oov_words: int = 0
     words: int = 0
     _pronunciations: dict[str, np.ndarray] = field(default_factory=dict)
 
     def phone_ids(self, words: Sequence[str]) -> np.ndarray:
-        """The sentence's phone ids with ``SIL`` at both edges, before deduplication."""
-        parts = [np.array([PHONE_IDS[SILENCE]], dtype=np.int64)]
-        for word in words:
+        """The sentence's phone ids with ``SIL`` at both edges (and between words), before deduplication."""
+        silence = np.array([PHONE_IDS[SILENCE]], dtype=np.int64)
+        parts = [silence]
+        for number, word in enumerate(words):
+            if number and self.phone_silence_between_words:
+                parts.append(silence)
             ids = self._pronunciations.get(word)
             if ids is None:
                 phones = self.lexicon.get(word)
@@ -65,7 +73,7 @@ class TextConverter:
                     phones = (SPOKEN_NOISE,)
                 ids = self._pronunciations[word] = np.array([PHONE_IDS[p] for p in phones], dtype=np.int64)
             parts.append(ids)
-        parts.append(parts[0])
+        parts.append(silence)
         self.words += len(words)
         return np.concatenate(parts)
 
@@ -84,11 +92,23 @@ class TextConverter:
         subword_lines = []
         for words in split:
             ids = [self.subwords.silence_id]
-            for _ in words:
+            for number in range(len(words)):
+                if number and self.subword_silence_between_words:
+                    ids.append(self.subwords.silence_id)
                 ids.extend(next(pieces))
             ids.append(self.subwords.silence_id)
             subword_lines.append(" ".join(self.subwords.pieces[i] for i in collapse(ids)))
         return {"senone": senone_lines, "phone": phone_lines, "subword": subword_lines}
+
+
+def inner_silence_runs(labels: np.ndarray, silence: int) -> int:
+    """Runs of the ``silence`` label between an utterance's first and last other label: the silences that
+    deduplicated frame labels hold inside the utterance."""
+    spoken = np.flatnonzero(labels != silence)
+    if not spoken.size:
+        return 0
+    inner = labels[spoken[0] : spoken[-1] + 1] == silence
+    return int(np.count_nonzero(inner[1:] & ~inner[:-1]))
 
 
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -138,6 +158,3 @@ def convert_text(
     counts["oov_words"] = converter.oov_words - oov_before
     counts["seconds"] = round(time.perf_counter() - start, 3)
     return counts
-
-
-__all__ = ["SILENCE_PIECE", "TextConverter", "collapse", "convert_text", "read_sentences"]
