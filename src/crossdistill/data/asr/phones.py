@@ -98,6 +98,7 @@ ESPEAK_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "aI": ("AY",),  # price
     "aI@": ("AY", "AH"),  # pariah, aisle
     "aI3": ("AY", "ER"),  # fire, iron
+    "aI2": ("AY",),  # by, my in en-gb-scotland (the short price vowel of the Scottish vowel-length rule)
     "aU": ("AW",),  # mouth
     "aU@": ("AW", "ER"),  # hour (en table)
     "OI": ("OY",),  # choice
@@ -112,6 +113,7 @@ ESPEAK_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "t": ("T",),
     "t#": ("T",),  # flap, water
     "t2": ("T",),  # unto, absentia
+    "t[": ("TH",),  # thin, truth in en-029: the dental stop Caribbean English says for /th/, which CMUdict writes TH
     "d": ("D",),
     "d#": ("D",),  # d variant (en table)
     "?": ("T",),  # glottal stop, button (CMUdict writes T)
