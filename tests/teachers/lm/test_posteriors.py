@@ -110,7 +110,7 @@ def test_key_is_stable_and_changes_with_lm_alignment_units_and_top_k(lms, tmp_pa
     np.savez(path, **arrays)
     new_key = expected_posterior_key(lm_dirs["phone"], moved)
     assert new_key != first["key"]
-    with pytest.raises(ValueError, match="another LM, units folder, alignment or top-k"):
+    with pytest.raises(ValueError, match="it was made from another LM, units folder, alignment"):
         load_posteriors(first["cache"], new_key)
     rebuilt = build_posterior_cache(CacheOptions(lm=lm_dirs["phone"], units=moved, progress=False))
     assert rebuilt["key"] == new_key and not rebuilt["reused"]

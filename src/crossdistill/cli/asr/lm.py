@@ -29,6 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     for name, help_text in (
         ("posteriors", "frame-wise LM posteriors of every AM utterance (deduplicate -> LM -> per segment)"),
+        ("transcripts", "the subword LM's next-token distributions on every unique reference transcript"),
     ):
         sub = lm_commands.add_parser(name, help=help_text, description=help_text + ", cached and keyed.")
         sub.add_argument("--lm", type=Path, required=True, help="trained LM folder (crossdistill asr lm train --out)")
@@ -40,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("--batch-size", type=int, default=64, help="sentences per LM batch")
         sub.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         sub.add_argument("--no-progress", action="store_true", help="no progress bar")
-        sub.set_defaults(handler=run_posteriors)
+        sub.set_defaults(handler=run_posteriors if name == "posteriors" else run_transcripts)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -75,4 +76,11 @@ def run_posteriors(args: argparse.Namespace) -> int:
     from crossdistill.teachers.lm.posteriors import build_posterior_cache
 
     print(json.dumps(build_posterior_cache(_cache_options(args))))
+    return 0
+
+
+def run_transcripts(args: argparse.Namespace) -> int:
+    from crossdistill.teachers.lm.transcripts import build_transcript_cache
+
+    print(json.dumps(build_transcript_cache(_cache_options(args))))
     return 0

@@ -42,13 +42,21 @@ from tqdm.auto import tqdm
 
 from crossdistill.common import atomic_path, atomic_write_text, fingerprint, fingerprint_file
 from crossdistill.kd.framewise import deduplicate, densify_top_k, keep_top_k, rearrange
+from crossdistill.teachers.lm.cache_files import (
+    CACHE_FILE,
+    array_bytes,
+    check_cache_meta,
+    fresh_sibling,
+    move_into_place,
+    read_cache_meta,
+)
 from crossdistill.teachers.lm.inference import iterate_log_probs
 from crossdistill.teachers.lm.model import LSTMLanguageModel, lm_fingerprint
 from crossdistill.teachers.lm.text import UnitSentences
 from crossdistill.teachers.lm.units_folder import FrameLabels, UnitsFolder, open_units_folder
 
 FORMAT_VERSION = 1
-CACHE_FILE = "cache.json"
+KIND = "framewise_lm_posteriors"
 DEFAULT_TOP_K = 32
 FRAME_SHIFT_S = 0.01  # the paper-001 frame grid (crossdistill.data.asr.frames)
 READING = "row k of an utterance = p(u_k | u_<k) over the V units (</s> dropped, renormalized)"
@@ -124,7 +132,7 @@ def posterior_cache_key(inputs: TeacherInputs, splits: list[str]) -> str:
     frames = {split: fingerprint_file(inputs.units.frames_file(split)) for split in splits}
     return fingerprint(
         {
-            "kind": "framewise_lm_posteriors",
+            "kind": KIND,
             "format": FORMAT_VERSION,
             "lm": lm_fingerprint(inputs.lm_dir),
             "units": inputs.units.key,
@@ -151,13 +159,13 @@ def build_posterior_cache(options: CacheOptions) -> dict[str, Any]:
     frames = {split: inputs.units.frame_labels(split, inputs.unit) for split in splits}  # ids checked on reading
     key = posterior_cache_key(inputs, splits)
     out = Path(options.out) if options.out is not None else inputs.lm_dir / "posteriors" / key
-    existing = _read_meta(out)
+    existing = read_cache_meta(out)
     if existing is not None and existing.get("key") == key:
         return _summary_line(out, existing, reused=True, seconds=time.perf_counter() - started)
 
     if options.threads is not None:
         torch.set_num_threads(options.threads)
-    tmp = _fresh_sibling(out)
+    tmp = fresh_sibling(out)
     try:
         per_split = {}
         for split, labels in frames.items():
@@ -172,7 +180,7 @@ def build_posterior_cache(options: CacheOptions) -> dict[str, Any]:
         meta = {
             "key": key,
             "format": FORMAT_VERSION,
-            "kind": "framewise_lm_posteriors",
+            "kind": KIND,
             "unit": inputs.unit,
             "vocab": vocabulary.size,
             "top_k": inputs.top_k,
@@ -183,9 +191,9 @@ def build_posterior_cache(options: CacheOptions) -> dict[str, Any]:
             "splits": per_split,
             "build_seconds": round(time.perf_counter() - started, 3),
         }
-        meta["bytes"] = sum(f.stat().st_size for f in tmp.glob("*.npz"))  # the rows; cache.json not counted
+        meta["bytes"] = array_bytes(tmp)
         atomic_write_text(tmp / CACHE_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        _move_into_place(tmp, out)
+        move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -338,27 +346,7 @@ def load_posteriors(cache: str | Path, expected_key: str) -> PosteriorCache:
     ``expected_key`` comes from ``expected_posterior_key(lm, units, top_k)`` for the LM and units a run uses.
     """
     root = Path(cache)
-    meta = _read_meta(root)
-    if meta is None:
-        raise FileNotFoundError(f"{root / CACHE_FILE} not found: build it with crossdistill asr lm posteriors")
-    if meta.get("kind") != "framewise_lm_posteriors":
-        raise ValueError(f"{root} is not a frame-wise LM posterior cache (kind {meta.get('kind')!r})")
-    if meta.get("key") != expected_key:
-        raise ValueError(
-            f"the posterior cache {root} has key {meta.get('key')}, expected {expected_key}: it was made from another "
-            "LM, units folder, alignment or top-k; rebuild it with crossdistill asr lm posteriors"
-        )
-    return PosteriorCache(root, meta)
-
-
-def _read_meta(root: Path) -> dict[str, Any] | None:
-    path = Path(root) / CACHE_FILE
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from None
+    return PosteriorCache(root, check_cache_meta(root, KIND, expected_key, "crossdistill asr lm posteriors"))
 
 
 def _summary_line(out: Path, meta: dict[str, Any], reused: bool, seconds: float) -> dict[str, Any]:
@@ -379,26 +367,3 @@ def _summary_line(out: Path, meta: dict[str, Any], reused: bool, seconds: float)
         "reused": reused,
         "seconds": round(seconds, 3),
     }
-
-
-def _fresh_sibling(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and _read_meta(out) is None:
-        raise ValueError(f"--out {out} is a non-empty folder that holds no cache; choose another folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    return tmp
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by ``tmp``; a reader sees the old folder, no folder or the new one, never a mixture."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old)
