@@ -8,8 +8,10 @@ import json
 
 from crossdistill.cli import CommandError
 
-# benchmark name -> module under crossdistill.experiments.benchmarks exposing add_arguments(parser) and run(args)
+# benchmark name -> module under crossdistill.experiments.benchmarks (the name with "-" as "_") exposing
+# add_arguments(parser) and run(args)
 BENCHMARKS = {
+    "asr-data": "Paper 001's corpus: synthesis speed (x real time per core), fbank throughput, LM words, train hours.",
     "confidence": "Vectorized dropout confidence D against a per-sample, per-mask loop.",
     "data": "Speech synthesis speed (x real time) and feature extraction throughput.",
     "teacher": "Text teacher throughput and teacher-cache build time (unique transcripts vs every utterance).",
@@ -30,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _load(name: str):
     try:
-        return importlib.import_module(f"crossdistill.experiments.benchmarks.{name}")
+        module = f"crossdistill.experiments.benchmarks.{name.replace('-', '_')}"
+        return importlib.import_module(module)
     except ModuleNotFoundError as error:
-        if error.name == f"crossdistill.experiments.benchmarks.{name}":
+        if error.name == module:
             return None
         raise
 

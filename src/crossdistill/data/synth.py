@@ -16,9 +16,10 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile
@@ -27,8 +28,12 @@ from tqdm import tqdm
 from crossdistill.data.alignments import build_alignment, phoneme_inventory_path
 from crossdistill.data.audio import SAMPLE_RATE
 from crossdistill.data.corpus import METADATA_FILE, SPLITS, LabelSet, alignment_path, split_csv_path
+from crossdistill.data.effects import Channel, Rendered, build_channel, render
 from crossdistill.data.grammar import Phrasing, load_grammar
 from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker
+
+if TYPE_CHECKING:
+    from crossdistill.data.espeak import ESpeak
 
 FORMAT_NAME = "crossdistill-synthetic-fsc"
 FORMAT_VERSION = 1
@@ -170,9 +175,52 @@ def plan_utterances(
     return plans
 
 
+@dataclass(frozen=True)
+class SpokenUtterance:
+    """One rendered utterance and its alignment in samples of eSpeak's output (before rendering).
+
+    ``seconds(sample)`` maps such a sample to its time in ``rendered.pcm``.
+    """
+
+    rendered: Rendered
+    words: list[tuple[str, int, int]]
+    phonemes: list[tuple[str, int, int]]
+
+    def seconds(self, sample: int) -> float:
+        """Time in the rendered recording of eSpeak output sample ``sample``."""
+        return self.rendered.offset_s + sample * self.rendered.seconds_per_source_sample
+
+
+def speak_utterance(
+    engine: ESpeak, speaker: SpeakerConfig, channel: Channel, rng: np.random.Generator, text: str
+) -> SpokenUtterance:
+    """Say ``text`` as ``speaker`` (with this utterance's rate and pitch jitter) and record it through ``channel``.
+
+    Every random draw comes from ``rng``, in a fixed order, so the same generator state gives the same audio
+    (given eSpeak's own state: see ``crossdistill.data.espeak``).
+    """
+    rate_jitter, pitch_jitter = rng.uniform(-speaker.jitter, speaker.jitter, size=2)
+    engine.set_prosody(
+        rate=int(np.clip(round(speaker.rate * (1 + rate_jitter)), 80, 450)),
+        pitch=int(np.clip(round(speaker.pitch * (1 + pitch_jitter)), 0, 100)),
+        pitch_range=speaker.pitch_range,
+        word_gap=speaker.word_gap,
+    )
+    engine.set_random_seed(int(rng.integers(1 << 31)))
+    synthesis = engine.synthesize(text)
+    words, phonemes = build_alignment(
+        text,
+        [(p.name, p.sample, p.text_position) for p in synthesis.phonemes],
+        [(w.text_position, w.sample) for w in synthesis.words],
+        synthesis.audio.shape[0],
+        engine.phonemize_word,
+    )
+    rendered = render(synthesis.audio, synthesis.sample_rate, speaker, channel, rng, SAMPLE_RATE)
+    return SpokenUtterance(rendered, words, phonemes)
+
+
 def synthesize_speaker(task: SpeakerTask) -> list[SynthesizedUtterance]:
     """Synthesize and write one speaker's utterances (run it in a fresh process for reproducibility)."""
-    from crossdistill.data.effects import build_channel, render
     from crossdistill.data.espeak import ESpeak
 
     engine = ESpeak.get()
@@ -185,39 +233,26 @@ def synthesize_speaker(task: SpeakerTask) -> list[SynthesizedUtterance]:
     results = []
     for k, plan in enumerate(task.utterances):
         rng = np.random.default_rng([task.seed, _STREAM_UTTERANCE, task.speaker_index, k])
-        rate_jitter, pitch_jitter = rng.uniform(-speaker.jitter, speaker.jitter, size=2)
-        engine.set_prosody(
-            rate=int(np.clip(round(speaker.rate * (1 + rate_jitter)), 80, 450)),
-            pitch=int(np.clip(round(speaker.pitch * (1 + pitch_jitter)), 0, 100)),
-            pitch_range=speaker.pitch_range,
-            word_gap=speaker.word_gap,
-        )
-        engine.set_random_seed(int(rng.integers(1 << 31)))
-        text = plan.phrasing.text
-        synthesis = engine.synthesize(text)
-        words, phonemes = build_alignment(
-            text,
-            [(p.name, p.sample, p.text_position) for p in synthesis.phonemes],
-            [(w.text_position, w.sample) for w in synthesis.words],
-            synthesis.audio.shape[0],
-            engine.phonemize_word,
-        )
-        rendered = render(synthesis.audio, synthesis.sample_rate, speaker, channel, rng, SAMPLE_RATE)
+        spoken = speak_utterance(engine, speaker, channel, rng, plan.phrasing.text)
         rel_path = f"wavs/speakers/{speaker.speaker_id}/{plan.name}.wav"
-        _write_wav(Path(task.out_root) / rel_path, rendered.pcm)
-        duration = rendered.pcm.shape[0] / SAMPLE_RATE
+        _write_wav(Path(task.out_root) / rel_path, spoken.rendered.pcm)
+        duration = spoken.rendered.pcm.shape[0] / SAMPLE_RATE
 
-        def to_seconds(segments, rendered=rendered, duration=duration):
+        def to_seconds(segments, spoken=spoken, duration=duration):
             return [
                 (
                     label,
-                    round(min(rendered.offset_s + s * rendered.seconds_per_source_sample, duration), TIME_DECIMALS),
-                    round(min(rendered.offset_s + e * rendered.seconds_per_source_sample, duration), TIME_DECIMALS),
+                    round(min(spoken.seconds(s), duration), TIME_DECIMALS),
+                    round(min(spoken.seconds(e), duration), TIME_DECIMALS),
                 )
                 for label, s, e in segments
             ]
 
-        results.append(SynthesizedUtterance(rel_path, plan.phrasing, duration, to_seconds(words), to_seconds(phonemes)))
+        results.append(
+            SynthesizedUtterance(
+                rel_path, plan.phrasing, duration, to_seconds(spoken.words), to_seconds(spoken.phonemes)
+            )
+        )
     return results
 
 
@@ -228,21 +263,39 @@ def _write_wav(path: Path, pcm: np.ndarray) -> None:
 
 
 def _run_tasks(tasks: list[SpeakerTask], jobs: int, progress: bool) -> list[list[SynthesizedUtterance]]:
+    sizes = [len(t.utterances) for t in tasks]
+    preload = ["crossdistill.data.synth", "crossdistill.data.effects", "crossdistill.data.espeak"]
+    return list(run_in_fresh_processes(synthesize_speaker, tasks, jobs, progress, sizes, preload))
+
+
+def run_in_fresh_processes(
+    worker: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    jobs: int,
+    progress: bool,
+    sizes: Sequence[int],
+    preload: Sequence[str] = (),
+) -> Iterator[Any]:
+    """Yield ``worker(task)`` for each task, in order, each task in a fresh worker process.
+
+    eSpeak NG keeps state across utterances that no call resets, so a fresh process per speaker is what
+    makes output independent of ``jobs`` and of which speakers were done before. ``sizes`` (utterances per
+    task) drive the progress bar.
+    """
     # "forkserver" forks workers from a clean server process, never from a parent that may already have
     # used eSpeak; maxtasksperchild=1 gives every speaker a fresh library state.
     context = multiprocessing.get_context("forkserver")
     # Import the heavy modules once in the server (this only takes effect if it is not running yet).
-    context.set_forkserver_preload(["crossdistill.data.synth", "crossdistill.data.effects", "crossdistill.data.espeak"])
-    total = sum(len(t.utterances) for t in tasks)
-    results: list[list[SynthesizedUtterance]] = []
+    context.set_forkserver_preload(list(preload))
+    if not tasks:
+        return
     with (
         context.Pool(min(jobs, len(tasks)), maxtasksperchild=1) as pool,
-        tqdm(total=total, unit="utt", desc="synthesizing", disable=not progress) as bar,
+        tqdm(total=sum(sizes), unit="utt", desc="synthesizing", disable=not progress) as bar,
     ):
-        for speaker_result in pool.imap(synthesize_speaker, tasks, chunksize=1):
-            results.append(speaker_result)
-            bar.update(len(speaker_result))
-    return results
+        for size, result in zip(sizes, pool.imap(worker, tasks, chunksize=1), strict=True):
+            bar.update(size)
+            yield result
 
 
 def _write_tables(
