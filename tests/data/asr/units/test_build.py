@@ -172,9 +172,9 @@ def test_lm_text_follows_the_audio_between_words(tmp_path):
     assert line.split().count("<sil>") == words + 1
 
 
-def test_each_unit_follows_its_own_frames_between_words(tmp_path):
-    """Word spans that swallow the pause before them (as eSpeak's word events do): the phone frames keep the
-    pauses, the subword frames do not, and each unit's LM text follows its own frames."""
+def test_word_spans_that_swallow_pauses_do_not_move_silence(tmp_path):
+    """Word spans that start at the pause before them (as eSpeak's word events do): silence is still where the
+    phone frames say SIL, in all three units, and both LM texts get silence between words."""
     inputs = make_inputs(tmp_path / "inputs", utterances=(30, 10, 3), pause=0.9)
     for split, alignments in inputs.words.items():
         for utt, words in alignments.items():
@@ -182,7 +182,8 @@ def test_each_unit_follows_its_own_frames_between_words(tmp_path):
             alignments[utt] = [dataclasses.replace(w, start=pauses.get(w.start, w.start)) if i else w
                                for i, w in enumerate(words)]  # fmt: skip
     summary = build_units(inputs, tmp_path / "units", OPTIONS, progress=False)
-    assert summary["word_silence"]["phone"]["between_words"]
-    assert summary["word_silence"]["subword"] == {"silences": 0, "share": 0.0, "between_words": False}
+    silence = summary["word_silence"]
+    assert silence["phone"]["between_words"] and silence["subword"] == silence["phone"]
+    assert summary["measured"]["frames_train"]["spoken_frames_without_word"] == 0
     line = (tmp_path / "units" / "lm" / "subword.dev.txt").read_text().splitlines()[0]
-    assert line.split().count("<sil>") == 2
+    assert line.split().count("<sil>") == len(inputs.splits["dev"][0].words) + 1

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossdistill.data.asr.frames import frame_segment_indices
+from crossdistill.data.asr.frames import frame_labels, frame_segment_indices
 from crossdistill.data.asr.phones import PHONES
 from crossdistill.data.asr.units.contexts import frame_contexts
 from crossdistill.data.asr.units.labels import read_frame_labels, subword_frames, write_frame_labels
@@ -44,14 +44,13 @@ def test_subword_frames_partition_each_word_in_order(seed, min_ms):
     pieces = [random_pieces(w, rng, names) for w in words]
     labels = subword_frames(aligned.words, aligned.phones, pieces, names, aligned.n_frames, SILENCE_ID)
     assert labels.shape == (aligned.n_frames,)
-    # frames past the phone alignment's end repeat the last aligned frame; the others follow the word alignment
-    aligned_frames = (round(aligned.phones[-1].end * 1000) + 4) // 10  # frames whose centre (10 i + 5 ms) < end
-    assert (labels[aligned_frames:] == labels[aligned_frames - 1]).all()
-    labels = labels[:aligned_frames]
-    word_of_frame = frame_segment_indices(aligned.words, aligned_frames, extend_last=False)
-    assert (labels[word_of_frame < 0] == SILENCE_ID).all()
+    # silence is where the phone frames say SIL; the alignment puts every spoken phone inside its word
+    silent = np.array(frame_labels(aligned.phones, aligned.n_frames)) == "SIL"
+    assert (labels[silent] == SILENCE_ID).all() and (labels[~silent] != SILENCE_ID).all()
+    word_of_frame = frame_segment_indices(aligned.words, aligned.n_frames, extend_last=False)
+    assert (word_of_frame[~silent] >= 0).all()
     for w, ids in enumerate(pieces):
-        frames = labels[word_of_frame == w]
+        frames = labels[~silent & (word_of_frame == w)]
         positions = [ids.index(label) for label in frames.tolist()]  # ValueError if a frame has another word's piece
         assert positions == sorted(positions)
         if min_ms >= 10 and len(LEXICON[words[w]]) >= len(ids):

@@ -27,7 +27,7 @@ from crossdistill.common import atomic_write_text, fingerprint
 from crossdistill.data.alignments import Segment
 from crossdistill.data.asr.frames import frame_segment_indices
 from crossdistill.data.asr.phones import PHONES, SILENCE
-from crossdistill.data.asr.units.contexts import frame_contexts
+from crossdistill.data.asr.units.contexts import SILENCE_ID, frame_contexts
 from crossdistill.data.asr.units.labels import UNITS, read_frame_labels, subword_frames, write_frame_labels
 from crossdistill.data.asr.units.lm_text import (
     TextConverter,
@@ -217,7 +217,7 @@ class _Build:
         phones, words = self.inputs.phones[split], self.inputs.words[split]
         model = self.subword_model
         labels = []
-        short = {"phone_segments": 0, "under_3_frames": 0, "no_frame": 0}
+        short = {"phone_segments": 0, "under_3_frames": 0, "no_frame": 0, "spoken_frames_without_word": 0}
         for u in tqdm(utterances, desc=f"frames {split}", unit="utt", disable=self._quiet()):
             contexts = frame_contexts(phones[u.utt_id], u.n_frames, f"{split} {u.utt_id}")
             word_segments = words[u.utt_id]
@@ -226,6 +226,9 @@ class _Build:
                 word_segments, phones[u.utt_id], pieces, model.pieces, u.n_frames, model.silence_id
             )
             senone = self.table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
+            short["spoken_frames_without_word"] += int(
+                np.count_nonzero((contexts[:, 0] != SILENCE_ID) & (subword == model.silence_id))
+            )
             labels.append({"senone": senone, "phone": contexts[:, 0], "subword": subword})
             _count_short_segments(phones[u.utt_id], u.n_frames, short)
         write_frame_labels(path, [u.utt_id for u in utterances], labels)

@@ -2,13 +2,14 @@
 
 - phone: the phone segment holding the frame's centre (``frames.frame_labels``).
 - senone: that phone's context ``(phone, state by duration thirds, left, right)`` through the tree's table.
-- subword: a word's frames are divided among its pieces in proportion to their phone counts (our
-  approximation: no aligner gives piece boundaries). The word's phones are the non-silence phone segments whose
-  midpoint lies inside the word; they go to the pieces in proportion to the pieces' letters, every piece at
-  least one phone (``subwords.allocate_phones``), and a piece's frames end where its last phone ends. A word
-  with fewer phones than pieces has its span cut in proportion to the pieces' letters instead. Frames outside
-  every word get ``<sil>``. Cuts are monotone, so every frame of a word belongs to exactly one of its pieces,
-  in order. Frames past the end of the phone alignment repeat the last aligned frame's label.
+- subword: silence is the same frames as in the phone labels (``SIL`` -> ``<sil>``), so the three units agree on
+  where speech is. A spoken frame belongs to the word whose span holds the middle of its phone segment, and a
+  word's frames are divided among its pieces in proportion to their phone counts (our approximation: no aligner
+  gives piece boundaries): the word's spoken phones go to the pieces in proportion to the pieces' letters,
+  every piece at least one phone (``subwords.allocate_phones``), and a piece's frames end where its last phone
+  ends. A word with fewer phones than pieces has its span cut in proportion to the pieces' letters instead.
+  Cuts are monotone, so every spoken frame of a word belongs to exactly one of its pieces, in order. A spoken
+  phone inside no word (inconsistent alignments) gets ``<sil>`` too; ``build`` counts such frames.
 
 ``frames/{split}.npz``: ``utt_ids`` (N,), ``offsets`` int64 (N + 1,) and ``senone``, ``phone``, ``subword`` int32
 arrays over all frames; utterance ``i`` owns ``[offsets[i], offsets[i + 1])``.
@@ -43,34 +44,32 @@ def subword_frames(
     if len(word_pieces) != len(words):
         raise ValueError(f"{len(word_pieces)} piece lists for {len(words)} words")
     labels = np.full(n_frames, silence_id, dtype=np.int32)
-    word_of_frame = frame_segment_indices(words, n_frames, extend_last=False)
-    in_word = np.flatnonzero(word_of_frame >= 0)  # in frame order, hence grouped by word
-    frames_per_word = np.bincount(word_of_frame[in_word], minlength=len(words))
-    word_frames = np.split(in_word, np.cumsum(frames_per_word)[:-1])
-    word_starts, word_ends = segment_bounds(words)
+    if not words or not phones:
+        return labels
     phone_starts, phone_ends = segment_bounds(phones)
-    phone_middles = (phone_starts + phone_ends) / 2
+    word_starts, word_ends = segment_bounds(words)
+    middles = (phone_starts + phone_ends) / 2
+    word_of_phone = np.searchsorted(word_starts, middles, side="right") - 1
+    inside = (word_of_phone >= 0) & (middles < word_ends[np.maximum(word_of_phone, 0)])
     spoken = np.array([p.label != SILENCE for p in phones], dtype=bool)
+    word_of_phone[~(inside & spoken)] = -1
+    phone_of_frame = frame_segment_indices(phones, n_frames)
+    word_of_frame = np.where(phone_of_frame >= 0, word_of_phone[phone_of_frame], -1)
     centres = frame_centres(n_frames)
     for w, pieces in enumerate(word_pieces):
-        frames = word_frames[w]
+        frames = np.flatnonzero(word_of_frame == w)
         if not frames.size:
             continue
         weights = piece_weights([piece_names[p] for p in pieces])
-        inside = np.flatnonzero(spoken & (phone_middles >= word_starts[w]) & (phone_middles < word_ends[w]))
-        if len(inside) >= len(pieces):
-            last_phone = np.cumsum(allocate_phones(weights, len(inside)))[:-1] - 1
-            cuts = phone_ends[inside[last_phone]]
+        own_phones = np.flatnonzero(word_of_phone == w)
+        if len(own_phones) >= len(pieces):
+            last_phone = np.cumsum(allocate_phones(weights, len(own_phones)))[:-1] - 1
+            cuts = phone_ends[own_phones[last_phone]]
         else:
             share = np.cumsum(weights)[:-1] / sum(weights)
             cuts = word_starts[w] + (word_ends[w] - word_starts[w]) * share
         piece_of_frame = np.searchsorted(cuts, centres[frames], side="right")
         labels[frames] = np.asarray(pieces, dtype=np.int32)[piece_of_frame]
-    # Frames past the end of the alignment (the audio runs a little longer) repeat the last aligned frame, the
-    # contract's rule for the utterance as a whole (the phone labels do the same).
-    aligned = int(np.searchsorted(centres, phone_ends[-1], side="left")) if len(phones) else 0
-    if 0 < aligned < n_frames:
-        labels[aligned:] = labels[aligned - 1]
     return labels
 
 
