@@ -5,7 +5,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crossdistill.kd import DISTANCES, compute_distance, kl_distance, l1_distance
+from crossdistill.kd import (
+    DISTANCES,
+    PROBABILITY_TEACHER_DISTANCES,
+    compute_distance,
+    kl_distance,
+    kl_from_probabilities_distance,
+    l1_distance,
+)
 
 logit_rows = st.lists(st.floats(-20, 20), min_size=2, max_size=16)
 
@@ -28,7 +35,8 @@ def test_kl_hand_value_with_temperature():
 def test_identical_inputs_give_zero(row):
     logits = torch.tensor([row])
     for name in DISTANCES:
-        value = compute_distance(name, logits, logits.clone()).item()
+        teacher = logits.softmax(dim=-1) if name in PROBABILITY_TEACHER_DISTANCES else logits.clone()
+        value = compute_distance(name, logits, teacher).item()
         if name == "soft_ce":  # the teacher's own entropy, not 0
             assert value >= -1e-6
         else:
@@ -75,3 +83,42 @@ def test_bad_inputs_name_the_argument():
         kl_distance(torch.randn(2, 5), torch.randn(2, 5), temperature=0.0)
     with pytest.raises(ValueError, match="unknown distance 'l3'"):
         compute_distance("l3", torch.randn(2, 5), torch.randn(2, 5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(logit_rows, logit_rows, st.floats(0.25, 8.0))
+def test_kl_probs_equals_kl_on_the_teacher_log_probabilities(student_row, teacher_row, temperature):
+    width = min(len(student_row), len(teacher_row))
+    student = torch.tensor([student_row[:width]], dtype=torch.float64)
+    teacher_logits = torch.tensor([teacher_row[:width]], dtype=torch.float64)
+    probs = teacher_logits.softmax(dim=-1)
+    expected = kl_distance(student, teacher_logits, temperature=temperature)
+    got = kl_from_probabilities_distance(student, probs, temperature=temperature)
+    assert torch.allclose(got, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_kl_probs_reads_only_the_teacher_support_and_tempers_it():
+    student = torch.tensor([[0.0, 1.0, 2.0, -1.0]])
+    teacher = torch.tensor([[0.8, 0.2, 0.0, 0.0]])  # a top-2 row densified: zeros have no logit
+    temperature = 2.0
+    tempered = torch.tensor([0.8, 0.2]) ** (1 / temperature)
+    tempered = tempered / tempered.sum()
+    log_q = torch.log_softmax(student[0] / temperature, dim=-1)[:2]
+    expected = (tempered * (tempered.log() - log_q)).sum() * temperature**2
+    got = kl_from_probabilities_distance(student, teacher, temperature=temperature)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert torch.isfinite(got).all()
+
+
+def test_kl_probs_ignores_padded_rows_and_rejects_non_distributions():
+    student = torch.randn(2, 3, 4)
+    teacher = torch.softmax(torch.randn(2, 3, 4), dim=-1)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    before = kl_from_probabilities_distance(student, teacher, mask)
+    teacher_padded = teacher.clone()
+    teacher_padded[~mask] = 0.0  # what a padded batch holds there: not a distribution, and never read
+    assert torch.allclose(kl_from_probabilities_distance(student, teacher_padded, mask), before)
+    with pytest.raises(ValueError, match="sum to 1"):
+        kl_from_probabilities_distance(student, teacher_padded)
+    with pytest.raises(ValueError, match="non-negative"):
+        kl_from_probabilities_distance(student[0], teacher[0] - 0.5)

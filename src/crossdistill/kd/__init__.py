@@ -19,8 +19,10 @@ from crossdistill.kd.confidence import (
 )
 from crossdistill.kd.decisions import DecisionInputs, recip
 from crossdistill.kd.distances import (
+    PROBABILITY_TEACHER_DISTANCES,
     compute_distance,
     kl_distance,
+    kl_from_probabilities_distance,
     l1_distance,
     mse_distance,
     soft_cross_entropy_distance,
@@ -51,6 +53,7 @@ __all__ = [
     "DISTANCES",
     "DROPOUT_SITES",
     "OBJECTIVES",
+    "PROBABILITY_TEACHER_DISTANCES",
     "SCHEDULES",
     "T_ONLY_SITES",
     "DecisionInputs",
@@ -71,6 +74,7 @@ __all__ = [
     "entropy",
     "exp_decay",
     "kl_distance",
+    "kl_from_probabilities_distance",
     "l1_distance",
     "linear_ramp",
     "lst_loss",

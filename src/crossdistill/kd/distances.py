@@ -2,11 +2,13 @@
 
 Every distance takes ``student`` and ``teacher`` of identical shape (B, C) or (B, T, C) and an optional bool
 ``mask`` over the non-class axes, and returns a (B,) tensor. The teacher is detached: it is a frozen source of
-targets, so no gradient ever reaches it.
+targets, so no gradient ever reaches it. The teacher holds logits, except for the distances named in
+``PROBABILITY_TEACHER_DISTANCES``, which read cached probabilities.
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -61,6 +63,55 @@ def soft_cross_entropy_distance(
     p_teacher = F.softmax(teacher / temperature, dim=-1)
     ce = -(p_teacher * F.log_softmax(student / temperature, dim=-1)).sum(dim=-1)
     return reduce_per_sample(ce, mask) * temperature**2
+
+
+@DISTANCES.register("kl_probs")
+def kl_from_probabilities_distance(
+    student: Tensor, teacher: Tensor, mask: Tensor | None = None, temperature: float = 1.0
+) -> Tensor:
+    """``kl`` with the teacher given as probabilities p rather than logits: KL(p_T || softmax(student / T)) * T^2.
+
+    p_T = p^(1/T) / sum(p^(1/T)) = softmax(log p / T), so on rows without zeros this is exactly ``kl`` with teacher
+    logits log p (a logit and its log-probability differ by a per-row constant, which softmax ignores). It exists
+    for cached teacher distributions such as paper 001's frame-wise LM posteriors, whose top-k rows hold exact
+    zeros that have no logit: a zero stays zero at any temperature and adds nothing (0 log 0 = 0). Rows must be
+    non-negative and sum to 1 on real positions; padded rows (mask False) may hold anything finite.
+    """
+    _check_temperature(temperature)
+    check_logits("student", student)
+    check_same_shape(student, teacher)
+    check_mask(mask, student)
+    teacher = _check_teacher_probabilities(teacher.detach(), mask)
+    support = teacher > 0
+    if temperature != 1.0:
+        tempered = torch.where(support, teacher.log() / temperature, float("-inf"))
+        teacher = torch.softmax(tempered, dim=-1)
+    log_p_student = F.log_softmax(student / temperature, dim=-1)
+    # where(), not a product: 0 * log 0 would be nan, and the student's log-probability must not be read off-support.
+    log_ratio = torch.where(support, teacher.clamp_min(torch.finfo(teacher.dtype).tiny).log() - log_p_student, 0.0)
+    kl = (teacher * log_ratio).sum(dim=-1)
+    return reduce_per_sample(kl, mask) * temperature**2
+
+
+# Distances whose ``teacher`` argument holds probabilities rather than logits.
+PROBABILITY_TEACHER_DISTANCES = frozenset({"kl_probs"})
+
+
+def _check_teacher_probabilities(teacher: Tensor, mask: Tensor | None, atol: float = 1e-3) -> Tensor:
+    """Non-negative rows summing to 1 on real positions; padded rows are replaced by a uniform row (never read)."""
+    if not teacher.is_floating_point() or not torch.isfinite(teacher).all():
+        raise ValueError("teacher probabilities must be finite floating-point values")
+    if (teacher < 0).any():
+        raise ValueError("teacher probabilities must be non-negative")
+    real = torch.ones(teacher.shape[:-1], dtype=torch.bool, device=teacher.device) if mask is None else mask
+    sums = teacher.sum(dim=-1)
+    if real.any() and ((sums - 1).abs()[real].max() > atol):
+        raise ValueError(
+            f"teacher probabilities must sum to 1 over the last axis (max deviation {(sums - 1).abs()[real].max():.3g})"
+        )
+    if mask is None:
+        return teacher
+    return torch.where(real.unsqueeze(-1), teacher, torch.full_like(teacher, 1.0 / teacher.shape[-1]))
 
 
 def _check_temperature(temperature: float) -> None:
