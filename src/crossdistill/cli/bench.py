@@ -14,6 +14,7 @@ BENCHMARKS = {
     "asr-data": "Paper 001's corpus: synthesis speed (x real time per core), fbank throughput, LM words, train hours.",
     "confidence": "Vectorized dropout confidence D against a per-sample, per-mask loop.",
     "data": "Speech synthesis speed (x real time) and feature extraction throughput.",
+    "lm": "Paper 001's LM teachers: training units/s per unit, posterior-cache build time per audio hour and size.",
     "teacher": "Text teacher throughput and teacher-cache build time (unique transcripts vs every utterance).",
     "train": "Intent-module training throughput, vanilla vs KD, and the KD step overhead.",
 }

@@ -105,3 +105,17 @@ def test_a_folder_that_is_not_an_lm_is_refused(tmp_path):
     (other / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ValueError, match="is not a trained LM"):
         LSTMLanguageModel.from_pretrained(other)
+
+
+def test_a_sentence_subset_keeps_the_same_lines_in_every_unit(tmp_path):
+    vocabulary = UnitVocabulary("phone", ("A", "B"))
+    # Line i holds i + 1 units, so a sentence's length tells which line it came from.
+    (tmp_path / "a.txt").write_text("".join(" ".join("A" * (i + 1)) + "\n" for i in range(20)))
+    (tmp_path / "b.txt").write_text("".join(" ".join("B" * (i + 1)) + "\n\n" for i in range(20)))  # blank lines
+    a = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=6, seed=3)
+    b = read_unit_sentences(tmp_path / "b.txt", vocabulary, max_sentences=6, seed=3)
+    assert len(a) == 6 and a.lengths().tolist() == b.lengths().tolist()
+    assert a.lengths().tolist() == sorted(a.lengths().tolist())  # file order kept
+    other = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=6, seed=4)
+    assert other.lengths().tolist() != a.lengths().tolist()
+    assert len(read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=50)) == 20

@@ -1,8 +1,8 @@
 """The LSTM language model of paper 001 (Section 4.2): an embedding, stacked LSTM layers and an output layer.
 
 The paper stacks four LSTM layers after the embedding layer and gives no widths; ours default to four layers of
-256 units on 128-dimensional embeddings, a size that trains in minutes on two CPU cores (docs/lm-teachers.md has
-the measured speeds); every size is configurable. Dropout (Zaremba et al. 2014) sits on the embedding output,
+128 units on 64-dimensional embeddings, scaled to a 2-core CPU (docs/lm-teachers.md has the measured speeds);
+every size is configurable. Dropout (Zaremba et al. 2014) sits on the embedding output,
 between LSTM layers and before the output layer.
 
 A saved LM is a folder: ``config.json`` (kind ``lstm_lm``, the sizes, the unit and its inventory) and
@@ -33,14 +33,15 @@ class LMConfig:
       units_key: the key of the units folder the LM was trained on (informational: an LM serves any units folder
         with the same inventory). units_dir: where that folder was.
       embedding_dim, hidden_dim, num_layers: sizes (paper 001: four LSTM layers). dropout: see the module docstring.
+      The defaults of a training run are ``crossdistill.teachers.lm.config.LMModelOptions``.
     """
 
     unit: str
     inventory: tuple[str, ...]
-    embedding_dim: int = 128
-    hidden_dim: int = 256
-    num_layers: int = 4
-    dropout: float = 0.2
+    embedding_dim: int
+    hidden_dim: int
+    num_layers: int
+    dropout: float
     units_key: str = ""
     units_dir: str = ""
 

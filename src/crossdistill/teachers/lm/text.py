@@ -60,16 +60,35 @@ class UnitSentences:
         return cls(np.asarray(flat, dtype=np.int32), offsets, source)
 
 
-def read_unit_sentences(path: str | Path, vocabulary: UnitVocabulary) -> UnitSentences:
-    """Read a unit-text file; errors name the file and line."""
+def read_unit_sentences(
+    path: str | Path, vocabulary: UnitVocabulary, max_sentences: int | None = None, seed: int = 0
+) -> UnitSentences:
+    """Read a unit-text file; errors name the file and line.
+
+    With ``max_sentences``, a seeded random subset of that many sentences is kept (in file order). The units
+    folder writes the LM text of the three units line by line from the same sentences, so the same ``seed`` keeps
+    the same sentences in every unit. Only kept lines are checked.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{vocabulary.unit} text {path} not found")
+    keep = None
+    if max_sentences is not None:
+        if max_sentences < 1:
+            raise ValueError(f"max_sentences must be >= 1, got {max_sentences}")
+        with open(path, encoding="utf-8") as handle:
+            total = sum(1 for line in handle if line.strip())
+        if max_sentences < total:
+            keep = np.zeros(total, dtype=bool)
+            keep[np.random.default_rng(seed).choice(total, size=max_sentences, replace=False)] = True
     ids = vocabulary.ids()
-    chunks, lengths = [], []
+    chunks, lengths, sentence = [], [], -1
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
+                continue
+            sentence += 1
+            if keep is not None and not keep[sentence]:
                 continue
             encoded = vocabulary.encode(line, f"{path}, line {number}", ids)
             chunks.append(encoded)

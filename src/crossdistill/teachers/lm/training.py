@@ -215,7 +215,11 @@ def train_lm(config: DictConfig) -> dict[str, Any]:
     started = time.time()
     units = open_units_folder(config.units)
     vocabulary = units.vocabulary(config.unit)
-    texts = {part: read_unit_sentences(units.lm_text(config.unit, part), vocabulary) for part in ("train", "valid")}
+    limits = {"train": config.max_train_sentences, "valid": config.max_valid_sentences}
+    texts = {
+        part: read_unit_sentences(units.lm_text(config.unit, part), vocabulary, limit, config.seed)
+        for part, limit in limits.items()
+    }
     dev_path = units.lm_text(config.unit, "dev")
     texts["dev"] = read_unit_sentences(dev_path, vocabulary) if dev_path.is_file() else None
     lm_config = LMConfig(
