@@ -21,6 +21,15 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesize_corpus(root, jobs=2, progress=False, **TINY_CORPUS_OPTIONS)
 
 
+@pytest.fixture(scope="session")
+def asr_tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Paper 001's tiny synthetic corpus (preset ``tiny``, seed 0, two workers), made once per session for the data
+    and LM-teacher tests alike; treat it as read-only."""
+    from crossdistill.data.asr.synth import synthesize_asr_corpus
+
+    return synthesize_asr_corpus(tmp_path_factory.mktemp("asr_tiny") / "corpus", "tiny", seed=0, jobs=2, progress=False)
+
+
 # A tiny but complete pipeline shared by the training and experiment tests: corpus, pre-trained acoustic
 # module, scratch teacher and its cache, built once per session.
 

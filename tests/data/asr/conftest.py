@@ -118,11 +118,3 @@ def asr_tree():
     return SimpleNamespace(
         write=write_tree, snapshot=snapshot, fake_alignment=fake_alignment, TREE=TREE, LEXICON=LEXICON
     )
-
-
-@pytest.fixture(scope="session")
-def asr_tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Paper 001's tiny synthetic corpus (preset ``tiny``, seed 0, two workers), made once; treat it as read-only."""
-    from crossdistill.data.asr.synth import synthesize_asr_corpus
-
-    return synthesize_asr_corpus(tmp_path_factory.mktemp("asr_tiny") / "corpus", "tiny", seed=0, jobs=2, progress=False)
