@@ -105,10 +105,15 @@ def grown(planted):
     return build_senone_tree(stats, PHONES, default_questions(), num_leaves=3 * P + 40, min_leaf_frames=20)
 
 
+@pytest.fixture(scope="module")
+def grown_table(grown):
+    return grown.table()
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, P - 1), st.integers(0, 2), st.integers(0, P - 1), st.integers(0, P - 1))
-def test_every_context_seen_or_not_has_exactly_one_senone(grown, phone, state, left, right):
-    table = grown.table()
+def test_every_context_seen_or_not_has_exactly_one_senone(grown, grown_table, phone, state, left, right):
+    table = grown_table
     assert table.shape == (P, 3, P, P)
     senone = grown.senone(PHONES[left], PHONES[phone], PHONES[right], state)
     assert table[phone, state, left, right] == senone

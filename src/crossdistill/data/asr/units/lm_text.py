@@ -57,6 +57,7 @@ class TextConverter:
     oov_words: int = 0
     words: int = 0
     _pronunciations: dict[str, np.ndarray] = field(default_factory=dict)
+    _name_arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def phone_ids(self, words: Sequence[str]) -> np.ndarray:
         """The sentence's phone ids with ``SIL`` at both edges (and between words), before deduplication."""
@@ -78,27 +79,56 @@ class TextConverter:
         return np.concatenate(parts)
 
     def convert(self, sentences: Sequence[str]) -> dict[str, list[str]]:
-        """Lines of space-separated units for each unit, one per sentence."""
+        """Lines of space-separated units for each unit, one per sentence (one numpy pass per chunk)."""
         split = [sentence.split() for sentence in sentences]
-        phone_lines, senone_lines = [], []
+        phone_parts = [self.phone_ids(words) for words in split]
+        lengths = np.array([len(part) for part in phone_parts], dtype=np.int64)
+        ids = np.concatenate(phone_parts)
+        # Every sentence starts and ends with SIL, so on the concatenation the neighbours across two sentences are
+        # SIL, as the edge rule says: one call gives every sentence's contexts.
+        contexts = sequence_contexts(ids)
+        senones = self.senone_table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
+        pieces = iter(self.subwords.encode_words([word for words in split for word in words]))
+        silence, between = self.subwords.silence_id, self.subword_silence_between_words
+        subword_ids, subword_lengths = [], []
         for words in split:
-            ids = self.phone_ids(words)
-            phone_lines.append(" ".join(PHONES[i] for i in collapse(ids.tolist())))
-            contexts = sequence_contexts(ids)
-            senones = self.senone_table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
-            senone_lines.append(" ".join(self.senone_names[i] for i in collapse(senones.tolist())))
-        flat_words = [word for words in split for word in words]
-        pieces = iter(self.subwords.encode_words(flat_words))
-        subword_lines = []
-        for words in split:
-            ids = [self.subwords.silence_id]
+            before = len(subword_ids)
+            subword_ids.append(silence)
             for number in range(len(words)):
-                if number and self.subword_silence_between_words:
-                    ids.append(self.subwords.silence_id)
-                ids.extend(next(pieces))
-            ids.append(self.subwords.silence_id)
-            subword_lines.append(" ".join(self.subwords.pieces[i] for i in collapse(ids)))
-        return {"senone": senone_lines, "phone": phone_lines, "subword": subword_lines}
+                if number and between:
+                    subword_ids.append(silence)
+                subword_ids.extend(next(pieces))
+            subword_ids.append(silence)
+            subword_lengths.append(len(subword_ids) - before)
+        return {
+            "senone": _collapsed_lines(senones, lengths * 3, self._names("senone", self.senone_names)),
+            "phone": _collapsed_lines(ids, lengths, self._names("phone", PHONES)),
+            "subword": _collapsed_lines(
+                np.array(subword_ids), np.array(subword_lengths), self._names("subword", self.subwords.pieces)
+            ),
+        }
+
+    def _names(self, unit: str, names: Sequence[str]) -> np.ndarray:
+        if unit not in self._name_arrays:
+            self._name_arrays[unit] = np.array(names, dtype=object)
+        return self._name_arrays[unit]
+
+
+def _collapsed_lines(values: np.ndarray, lengths: np.ndarray, names: np.ndarray) -> list[str]:
+    """Sentences concatenated in ``values`` (``lengths`` each, all > 0) -> one line per sentence of the names of
+    its units, runs of an equal unit collapsed within the sentence."""
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    keep[starts] = True  # never collapse across two sentences
+    counts = np.add.reduceat(keep, starts).tolist()
+    tokens = names[values[keep]].tolist()
+    lines, position = [], 0
+    for count in counts:
+        lines.append(" ".join(tokens[position : position + count]))
+        position += count
+    return lines
 
 
 def inner_silence_runs(labels: np.ndarray, silence: int) -> int:

@@ -86,12 +86,20 @@ class SubwordModel:
         self.processor = spm.SentencePieceProcessor(model_file=str(self.path))
         self.pieces: list[str] = [self.processor.id_to_piece(i) for i in range(self.processor.get_piece_size())]
         self.silence_id = self.processor.piece_to_id(SILENCE_PIECE)
+        self._cache: dict[str, list[int]] = {}
         if self.pieces[self.silence_id] != SILENCE_PIECE:
             raise ValueError(f"{self.path}: the model has no {SILENCE_PIECE} control symbol")
 
     def encode_words(self, words: Sequence[str]) -> list[list[int]]:
-        """Piece ids of each word, encoded alone (the same pieces as inside a sentence)."""
-        return self.processor.encode(list(words)) if words else []
+        """Piece ids of each word, encoded alone (the same pieces as inside a sentence).
+
+        Words are encoded once and remembered: LM text repeats a vocabulary of some 10^4-10^5 words millions
+        of times.
+        """
+        new = sorted({word for word in words if word not in self._cache})
+        if new:
+            self._cache.update(zip(new, self.processor.encode(new), strict=True))
+        return [self._cache[word] for word in words]
 
 
 def piece_weights(pieces: Sequence[str]) -> list[int]:
