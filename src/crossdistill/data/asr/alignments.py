@@ -9,6 +9,7 @@ maps all of these onto ``PHONES``, and ``tile_phones`` fills unlabelled gaps wit
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class AsrAlignment:
     phones: tuple[Segment, ...]
 
 
+@functools.lru_cache(maxsize=4096)  # a corpus has a few hundred distinct labels and millions of segments
 def normalize_phone(label: str) -> str:
     """Map an aligner's phone label onto ``PHONES`` (``AH0_B`` -> ``AH``, ``sil``/``sp``/empty -> ``SIL``).
 

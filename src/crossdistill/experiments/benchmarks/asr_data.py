@@ -77,12 +77,13 @@ def run(args: argparse.Namespace) -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }
-    result["default_estimate"] = _extrapolate_default(result, audio_s / len(utterances))
+    same_text = corpus.metadata["options"]["text_source"] == get_preset("default").text
+    result["default_estimate"] = _extrapolate_default(result, audio_s / len(utterances), same_text)
     result["meets_targets"] = synthesis_xrt >= SYNTHESIS_XRT_TARGET and result["default_estimate"]["within_budget"]
     return result
 
 
-def _extrapolate_default(measured: dict, mean_utterance_s: float) -> dict:
+def _extrapolate_default(measured: dict, mean_utterance_s: float, same_text: bool) -> dict:
     """The default preset's time on 2 cores, from this run's rates (an extrapolation, not a measurement)."""
     from crossdistill.data.asr.synth import get_preset
 
@@ -101,6 +102,7 @@ def _extrapolate_default(measured: dict, mean_utterance_s: float) -> dict:
         "total_s": round(total_s, 1),
         "budget_s": DEFAULT_BUDGET_S,
         "within_budget": total_s <= DEFAULT_BUDGET_S,
-        "note": "text and lexicon times are the measured preset's; default's debian text and larger lexicon take "
-        "longer (measure with --preset small)",
+        "note": "rates and text/lexicon times of the measured preset, whose text source is "
+        + ("the default's" if same_text else "not the default's: its text and lexicon times are smaller")
+        + "; synthesis assumed to split perfectly over 2 workers",
     }
