@@ -212,6 +212,10 @@ def _malformed_ctm(root):
     path.write_text(path.read_text() + "1272-128104-0000 1 abc 0.1 THE\n")
 
 
+def _broken_metadata(root):
+    (root / "corpus.json").write_text("{")
+
+
 BAD_TREES = {
     "missing flac": (_delete_flac, ["103-1240.trans.txt, line 2", "103-1240-0001 has no audio"]),
     "corrupt flac": (_corrupt_flac, ["103-1240-0001.flac: unreadable audio"]),
@@ -232,6 +236,7 @@ BAD_TREES = {
     "unknown phone": (_unknown_phone, ["dev-clean.phones.ctm, line 4", "'QQ_B' is not one of the 41 phones"]),
     "utterance not aligned": (_unaligned_utterance, ["dev-clean.words.ctm: no alignment for 1272-128104-0001"]),
     "malformed ctm": (_malformed_ctm, ["dev-clean.words.ctm, line 6", "'abc'"]),
+    "broken corpus.json": (_broken_metadata, ["corpus.json: not valid JSON"]),
 }
 
 

@@ -263,7 +263,10 @@ def load_asr_corpus(
         aligned, files = _read_alignments(alignments_dir, corpus_splits, problems, restricted=splits is not None)
     problems.raise_if_any()
     metadata_path = root / METADATA_FILE
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.is_file() else None
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.is_file() else None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{metadata_path}: not valid JSON ({error})") from None
     fingerprints = _fingerprint_inputs(corpus_splits, lexicon_path, lm_text_path, lm_valid_path, files)
     return AsrCorpus(
         root=root,
