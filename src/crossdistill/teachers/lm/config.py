@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
+from crossdistill.common.config import load_structured_config
 from crossdistill.teachers.lm.vocabulary import check_unit
 
 
@@ -85,25 +85,7 @@ RESUMABLE_CHANGES = ("out", "threads", "num_workers", "trainer.progress_bar")
 
 def load_lm_train_config(path: str | Path | None = None, overrides: list[str] | None = None) -> DictConfig:
     """Schema <- YAML file <- ``key=value`` overrides, checked; errors name the file or key at fault."""
-    layers = [OmegaConf.structured(LMTrainConfig)]
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        try:
-            layers.append(OmegaConf.load(path))
-        except Exception as error:  # yaml errors carry the line
-            raise ValueError(f"cannot parse config {path}: {error}") from error
-    where = f" in {path}" if path else ""
-    try:
-        if overrides:
-            layers.append(OmegaConf.from_dotlist(list(overrides)))
-        config = OmegaConf.merge(*layers)
-        missing = sorted(key for key in ("units", "unit", "out") if OmegaConf.is_missing(config, key))
-    except OmegaConfBaseException as error:
-        raise ValueError(f"bad LM training config{where}: {error}".splitlines()[0]) from error
-    if missing:
-        raise ValueError(f"LM training config lacks {missing}; set them with --units/--unit/--out or key=value")
+    config = load_structured_config(LMTrainConfig, path, overrides, ("units", "unit", "out"), "LM training config")
     check_unit(config.unit)
     _check_ranges(config)
     return config

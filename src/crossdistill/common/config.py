@@ -1,0 +1,46 @@
+"""Typed run configs: an omegaconf structured schema (a dataclass), a YAML file over it, ``key=value`` overrides.
+
+A misspelled key or a wrong type fails while loading, with the file or key named, before a run writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+def load_structured_config(
+    schema: type,
+    path: str | Path | None,
+    overrides: Sequence[str] | None,
+    required: Sequence[str],
+    what: str,
+) -> DictConfig:
+    """``schema`` <- YAML file ``path`` <- ``overrides`` (omegaconf dot-list); the ``required`` keys must be set.
+
+    ``what`` names the config in errors (e.g. "LM training config"). Returns the merged config; range checks are
+    the caller's.
+    """
+    layers = [OmegaConf.structured(schema)]
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} does not exist")
+        try:
+            layers.append(OmegaConf.load(path))
+        except Exception as error:  # yaml errors carry the line
+            raise ValueError(f"cannot parse config {path}: {error}") from error
+    where = f" in {path}" if path else ""
+    try:
+        if overrides:
+            layers.append(OmegaConf.from_dotlist(list(overrides)))
+        config = OmegaConf.merge(*layers)
+        missing = sorted(key for key in required if OmegaConf.is_missing(config, key))
+    except OmegaConfBaseException as error:
+        raise ValueError(f"bad {what}{where}: {error}".splitlines()[0]) from error
+    if missing:
+        raise ValueError(f"{what}{where} lacks {missing}; set them in the file or as key=value overrides")
+    return config

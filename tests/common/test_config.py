@@ -1,0 +1,27 @@
+from dataclasses import dataclass
+
+import pytest
+from omegaconf import MISSING
+
+from crossdistill.common.config import load_structured_config
+
+
+@dataclass
+class Schema:
+    out: str = MISSING
+    epochs: int = 3
+
+
+def test_file_then_overrides_and_errors_that_name_the_key(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("epochs: 5\nout: a\n")
+    assert load_structured_config(Schema, path, ["out=b"], ("out",), "run config") == {"out": "b", "epochs": 5}
+    with pytest.raises(ValueError, match=r"run config lacks \['out'\]"):
+        load_structured_config(Schema, None, [], ("out",), "run config")
+    with pytest.raises(ValueError, match=r"bad run config.*epoks"):
+        load_structured_config(Schema, None, ["epoks=2"], ("out",), "run config")
+    with pytest.raises(ValueError, match=r"bad run config in .*run\.yaml"):
+        path.write_text("epochs: many\n")
+        load_structured_config(Schema, path, [], ("out",), "run config")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_structured_config(Schema, tmp_path / "missing.yaml", [], (), "run config")
