@@ -158,32 +158,32 @@ def test_unknown_phone_names_the_utterance(tmp_path):
 
 
 def test_lm_text_follows_the_audio_between_words(tmp_path):
-    """Inputs with a pause at most word boundaries: the LM text gets silence between words."""
+    """Inputs with a pause at most word boundaries: the phone and senone LM text get silence between words, the
+    subword LM text does not (its frames give pauses to the words)."""
     inputs = make_inputs(tmp_path / "inputs", utterances=(30, 10, 3), pause=0.9)
     summary = build_units(inputs, tmp_path / "units", OPTIONS, progress=False)
     silence = summary["word_silence"]
     assert silence["boundaries"] == sum(len(u.words) - 1 for u in inputs.splits["train"])
-    for unit in ("phone", "subword"):
-        assert silence[unit]["between_words"] and 0.5 < silence[unit]["share"] <= 1
+    assert silence["between_words"] and 0.5 < silence["share"] <= 1
+    assert summary["measured"]["frames_train"]["pause_frames_in_subwords"] > 0
     words = len(inputs.splits["dev"][0].words)
     line = (tmp_path / "units" / "lm" / "phone.dev.txt").read_text().splitlines()[0]
     assert line.split().count("SIL") == words + 1
     line = (tmp_path / "units" / "lm" / "subword.dev.txt").read_text().splitlines()[0]
-    assert line.split().count("<sil>") == words + 1
+    assert line.split().count("<sil>") == 2
 
 
-def test_word_spans_that_swallow_pauses_do_not_move_silence(tmp_path):
-    """Word spans that start at the pause before them (as eSpeak's word events do): silence is still where the
-    phone frames say SIL, in all three units, and both LM texts get silence between words."""
+def test_word_spans_that_swallow_pauses_give_the_same_labels(tmp_path):
+    """Word spans that start at the pause before them (as eSpeak's word events do) give the same frame labels:
+    silence is read from the phones, pauses go to the nearest spoken frame."""
     inputs = make_inputs(tmp_path / "inputs", utterances=(30, 10, 3), pause=0.9)
+    build_units(inputs, tmp_path / "plain", OPTIONS, progress=False)
     for split, alignments in inputs.words.items():
         for utt, words in alignments.items():
             pauses = {p.end: p.start for p in inputs.phones[split][utt] if p.label == "SIL"}
             alignments[utt] = [dataclasses.replace(w, start=pauses.get(w.start, w.start)) if i else w
                                for i, w in enumerate(words)]  # fmt: skip
-    summary = build_units(inputs, tmp_path / "units", OPTIONS, progress=False)
-    silence = summary["word_silence"]
-    assert silence["phone"]["between_words"] and silence["subword"] == silence["phone"]
-    assert summary["measured"]["frames_train"]["spoken_frames_without_word"] == 0
-    line = (tmp_path / "units" / "lm" / "subword.dev.txt").read_text().splitlines()[0]
-    assert line.split().count("<sil>") == len(inputs.splits["dev"][0].words) + 1
+    build_units(inputs, tmp_path / "swallowed", OPTIONS, progress=False)
+    for split in inputs.splits:
+        plain = (tmp_path / "plain" / "frames" / f"{split}.npz").read_bytes()
+        assert (tmp_path / "swallowed" / "frames" / f"{split}.npz").read_bytes() == plain

@@ -44,18 +44,31 @@ def test_subword_frames_partition_each_word_in_order(seed, min_ms):
     pieces = [random_pieces(w, rng, names) for w in words]
     labels = subword_frames(aligned.words, aligned.phones, pieces, names, aligned.n_frames, SILENCE_ID)
     assert labels.shape == (aligned.n_frames,)
-    # silence is where the phone frames say SIL; the alignment puts every spoken phone inside its word
     silent = np.array(frame_labels(aligned.phones, aligned.n_frames)) == "SIL"
-    assert (labels[silent] == SILENCE_ID).all() and (labels[~silent] != SILENCE_ID).all()
+    spoken = np.flatnonzero(~silent)
+    # <sil> exactly before the first and after the last spoken frame
+    outside = np.ones(aligned.n_frames, dtype=bool)
+    outside[spoken[0] : spoken[-1] + 1] = False
+    assert ((labels == SILENCE_ID) == outside).all()
+    # inside, every frame is (word, piece position); they never go back: each word's frames are contiguous and
+    # split among its own pieces in order
+    owner = {piece: (w, k) for w, ids in enumerate(pieces) for k, piece in enumerate(ids)}
+    sequence = [owner[label] for label in labels[~outside].tolist()]
+    assert sequence == sorted(sequence)
+    # a spoken frame belongs to the word whose span holds it (the alignment keeps phones inside their words)
     word_of_frame = frame_segment_indices(aligned.words, aligned.n_frames, extend_last=False)
-    assert (word_of_frame[~silent] >= 0).all()
+    assert [owner[label][0] for label in labels[spoken].tolist()] == word_of_frame[spoken].tolist()
+    # a pause takes the nearest spoken frame's label
+    for frame in np.flatnonzero(silent & ~outside).tolist():
+        distance = np.abs(spoken - frame)
+        nearest = spoken[distance == distance.min()][-1]
+        assert labels[frame] == labels[nearest]
     for w, ids in enumerate(pieces):
-        frames = labels[~silent & (word_of_frame == w)]
-        positions = [ids.index(label) for label in frames.tolist()]  # ValueError if a frame has another word's piece
-        assert positions == sorted(positions)
         if min_ms >= 10 and len(LEXICON[words[w]]) >= len(ids):
             # every phone holds a frame centre and every piece a phone: no piece is lost
-            assert sorted(set(positions)) == list(range(len(ids)))
+            assert {owner[label][1] for label in labels[spoken].tolist() if owner[label][0] == w} == set(
+                range(len(ids))
+            )
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +90,7 @@ def test_deduplicated_frames_are_the_lm_text_form(converter, seed, pauses):
     """With every state of every phone holding a frame (phones >= 30 ms) and a pause between all words or none
     (the LM text having silence between words or not), the deduplicated frame labels are the converted sentence,
     for senones and phones, and for subwords whenever every word has at least as many phones as pieces."""
-    converter = dataclasses.replace(converter, phone_silence_between_words=pauses, subword_silence_between_words=pauses)
+    converter = dataclasses.replace(converter, silence_between_words=pauses)
     rng = np.random.default_rng(seed)
     words = random_sentence(rng, 1, 8)
     aligned = align(words, rng, pause=float(pauses), min_ms=30, max_ms=90)
@@ -128,12 +141,10 @@ def test_ragged_file_round_trip(tmp_path):
 
 
 def test_lm_text_with_silence_between_words(converter):
-    phones = dataclasses.replace(converter, phone_silence_between_words=True).convert(["HOUSE SMALL"])
-    assert phones["phone"] == ["SIL HH AW S SIL S M AO L SIL"]
-    assert phones["senone"][0].split()[12].startswith("SIL_s1_")
-    assert phones["subword"][0].count("<sil>") == 2
-    subwords = dataclasses.replace(converter, subword_silence_between_words=True).convert(["HOUSE SMALL"])
-    assert subwords["subword"][0].count("<sil>") == 3 and subwords["phone"] == ["SIL HH AW S M AO L SIL"]
+    text = dataclasses.replace(converter, silence_between_words=True).convert(["HOUSE SMALL"])
+    assert text["phone"] == ["SIL HH AW S SIL S M AO L SIL"]
+    assert text["senone"][0].split()[12].startswith("SIL_s1_")
+    assert text["subword"][0].count("<sil>") == 2  # subwords: silence at the edges only
 
 
 def test_inner_silence_runs_skip_the_edges():

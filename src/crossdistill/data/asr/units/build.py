@@ -217,7 +217,7 @@ class _Build:
         phones, words = self.inputs.phones[split], self.inputs.words[split]
         model = self.subword_model
         labels = []
-        short = {"phone_segments": 0, "under_3_frames": 0, "no_frame": 0, "spoken_frames_without_word": 0}
+        short = {"phone_segments": 0, "under_3_frames": 0, "no_frame": 0, "pause_frames_in_subwords": 0}
         for u in tqdm(utterances, desc=f"frames {split}", unit="utt", disable=self._quiet()):
             contexts = frame_contexts(phones[u.utt_id], u.n_frames, f"{split} {u.utt_id}")
             word_segments = words[u.utt_id]
@@ -226,8 +226,8 @@ class _Build:
                 word_segments, phones[u.utt_id], pieces, model.pieces, u.n_frames, model.silence_id
             )
             senone = self.table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
-            short["spoken_frames_without_word"] += int(
-                np.count_nonzero((contexts[:, 0] != SILENCE_ID) & (subword == model.silence_id))
+            short["pause_frames_in_subwords"] += int(
+                np.count_nonzero((contexts[:, 0] == SILENCE_ID) & (subword != model.silence_id))
             )
             labels.append({"senone": senone, "phone": contexts[:, 0], "subword": subword})
             _count_short_segments(phones[u.utt_id], u.n_frames, short)
@@ -258,17 +258,14 @@ class _Build:
 
     @functools.cached_property
     def word_silence(self) -> dict:
-        """Per unit, how many word boundaries of the training split the deduplicated frames fill with silence
-        (inner silence runs / boundaries), and the LM-text rule that follows: silence between words if most do."""
+        """How many word boundaries of the training split the deduplicated phone frames fill with silence (inner
+        silence runs / boundaries), and the LM-text rule that follows: SIL between words if most do."""
         split = self.options.train_split
         frames = read_frame_labels(self.out / "frames" / f"{split}.npz")
         boundaries = sum(max(len(u.words) - 1, 0) for u in self.inputs.splits[split])
-        result = {"boundaries": boundaries}
-        for unit, silence in (("phone", PHONES.index(SILENCE)), ("subword", self.subword_model.silence_id)):
-            runs = sum(inner_silence_runs(frames.utterance(i)[unit], silence) for i in range(len(frames.utt_ids)))
-            share = runs / boundaries if boundaries else 0.0
-            result[unit] = {"silences": runs, "share": round(share, 4), "between_words": share > 0.5}
-        return result
+        runs = sum(inner_silence_runs(frames.utterance(i)["phone"], SILENCE_ID) for i in range(len(frames.utt_ids)))
+        share = runs / boundaries if boundaries else 0.0
+        return {"boundaries": boundaries, "silences": runs, "share": round(share, 4), "between_words": share > 0.5}
 
     def _converter(self) -> TextConverter:
         return TextConverter(
@@ -276,8 +273,7 @@ class _Build:
             self.table,
             self.senone_names,
             self.subword_model,
-            phone_silence_between_words=self.word_silence["phone"]["between_words"],
-            subword_silence_between_words=self.word_silence["subword"]["between_words"],
+            silence_between_words=self.word_silence["between_words"],
         )
 
     def lm_text(self) -> None:

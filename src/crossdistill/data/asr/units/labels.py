@@ -2,14 +2,17 @@
 
 - phone: the phone segment holding the frame's centre (``frames.frame_labels``).
 - senone: that phone's context ``(phone, state by duration thirds, left, right)`` through the tree's table.
-- subword: silence is the same frames as in the phone labels (``SIL`` -> ``<sil>``), so the three units agree on
-  where speech is. A spoken frame belongs to the word whose span holds the middle of its phone segment, and a
-  word's frames are divided among its pieces in proportion to their phone counts (our approximation: no aligner
-  gives piece boundaries): the word's spoken phones go to the pieces in proportion to the pieces' letters,
-  every piece at least one phone (``subwords.allocate_phones``), and a piece's frames end where its last phone
-  ends. A word with fewer phones than pieces has its span cut in proportion to the pieces' letters instead.
-  Cuts are monotone, so every spoken frame of a word belongs to exactly one of its pieces, in order. A spoken
-  phone inside no word (inconsistent alignments) gets ``<sil>`` too; ``build`` counts such frames.
+- subword: a spoken frame (phone not ``SIL``) belongs to the word whose span holds the middle of its phone
+  segment, and a word's frames are divided among its pieces in proportion to their phone counts (our
+  approximation: no aligner gives piece boundaries): the word's spoken phones go to the pieces in proportion to
+  the pieces' letters, every piece at least one phone (``subwords.allocate_phones``), and a piece's frames end
+  where its last phone ends. A word with fewer phones than pieces has the span of its phones cut in proportion
+  to the pieces' letters instead. ``<sil>`` labels the silence before the first and after the last spoken frame
+  only: a pause inside the utterance takes the label of the nearest spoken frame (its first half the word
+  before, its second half the word after), because subwords are the text's units and their LM text, like a
+  seq2seq model's output, has no silence between words. Cuts are monotone, so every frame of a word belongs to
+  exactly one of its pieces, in order, and a word's frames are contiguous. A spoken phone inside no word
+  (inconsistent alignments) is treated as silence. ``build`` counts the pause frames that take a piece.
 
 ``frames/{split}.npz``: ``utt_ids`` (N,), ``offsets`` int64 (N + 1,) and ``senone``, ``phone``, ``subword`` int32
 arrays over all frames; utterance ``i`` owns ``[offsets[i], offsets[i + 1])``.
@@ -67,9 +70,24 @@ def subword_frames(
             cuts = phone_ends[own_phones[last_phone]]
         else:
             share = np.cumsum(weights)[:-1] / sum(weights)
-            cuts = word_starts[w] + (word_ends[w] - word_starts[w]) * share
+            start, end = phone_starts[own_phones[0]], phone_ends[own_phones[-1]]
+            cuts = start + (end - start) * share
         piece_of_frame = np.searchsorted(cuts, centres[frames], side="right")
         labels[frames] = np.asarray(pieces, dtype=np.int32)[piece_of_frame]
+    return _fill_inner_silence(labels, silence_id)
+
+
+def _fill_inner_silence(labels: np.ndarray, silence_id: int) -> np.ndarray:
+    """Give each silent frame between the first and last spoken frame the label of the nearest spoken frame
+    (ties: the later one)."""
+    spoken = np.flatnonzero(labels != silence_id)
+    if spoken.size < 2:
+        return labels
+    inner = np.arange(spoken[0], spoken[-1] + 1)
+    inner = inner[labels[inner] == silence_id]
+    after = np.searchsorted(spoken, inner)  # first spoken frame after each silent one (exists: inner < last)
+    nearest = np.where(inner - spoken[after - 1] < spoken[after] - inner, spoken[after - 1], spoken[after])
+    labels[inner] = labels[nearest]
     return labels
 
 

@@ -5,11 +5,12 @@ Each converted sentence is what deduplicating the frame labels of an aligned utt
 sequence the frame-wise posteriors are computed on:
 
 - the sentence is wrapped in silence, ``SIL`` (``<sil>`` for subwords) at both edges, as a recording starts and
-  ends in silence; between words there is silence too when the deduplicated training frames of that unit hold a
-  silence at most word boundaries (decided per unit from ``inner_silence_runs``: eSpeak leaves a few milliseconds
-  of silence between most words, which the phone frames keep, while its word spans often start at that silence,
-  so subword frames lose it; a real aligner's optional silence is rarer; docs/asr-units.md has the measured
-  shares);
+  ends in silence;
+- between words, phones and senones get ``SIL`` too when the deduplicated phone frames of the training split
+  hold a silence at most word boundaries (``silence_between_words``, decided from ``inner_silence_runs``:
+  eSpeak leaves a few milliseconds of silence between most words, a real aligner's optional silence is rarer;
+  docs/asr-units.md has the measured shares); subwords never do, as their frame labels absorb pauses inside an
+  utterance (``labels.py``);
 - phones come from the lexicon, an out-of-lexicon word becomes ``SPN`` (spoken noise), as in Kaldi's LibriSpeech
   recipe; their count is reported;
 - senones: every phone's 3 states in its triphone context (the previous and next phone across word boundaries,
@@ -52,8 +53,7 @@ class TextConverter:
     senone_table: np.ndarray  # [phone, state, left, right] -> senone id
     senone_names: Sequence[str]
     subwords: SubwordModel
-    phone_silence_between_words: bool = False  # also the senones' (their silence is the SIL phone's states)
-    subword_silence_between_words: bool = False
+    silence_between_words: bool = False  # phones and senones (their silence is the SIL phone's states)
     oov_words: int = 0
     words: int = 0
     _pronunciations: dict[str, np.ndarray] = field(default_factory=dict)
@@ -64,7 +64,7 @@ class TextConverter:
         silence = np.array([PHONE_IDS[SILENCE]], dtype=np.int64)
         parts = [silence]
         for number, word in enumerate(words):
-            if number and self.phone_silence_between_words:
+            if number and self.silence_between_words:
                 parts.append(silence)
             ids = self._pronunciations.get(word)
             if ids is None:
@@ -89,14 +89,12 @@ class TextConverter:
         contexts = sequence_contexts(ids)
         senones = self.senone_table[contexts[:, 0], contexts[:, 1], contexts[:, 2], contexts[:, 3]]
         pieces = iter(self.subwords.encode_words([word for words in split for word in words]))
-        silence, between = self.subwords.silence_id, self.subword_silence_between_words
+        silence = self.subwords.silence_id
         subword_ids, subword_lengths = [], []
         for words in split:
             before = len(subword_ids)
             subword_ids.append(silence)
-            for number in range(len(words)):
-                if number and between:
-                    subword_ids.append(silence)
+            for _ in words:
                 subword_ids.extend(next(pieces))
             subword_ids.append(silence)
             subword_lengths.append(len(subword_ids) - before)
