@@ -30,6 +30,62 @@ def asr_tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return synthesize_asr_corpus(tmp_path_factory.mktemp("asr_tiny") / "corpus", "tiny", seed=0, jobs=2, progress=False)
 
 
+# Paper 001's tiny chain on that corpus, built once per session in seconds for the acoustic-model, decoding and
+# alignment tests: units (150 senones, 100 subwords), the fbank cache, an LSTM LM per unit (1 epoch, tiny sizes) and
+# each LM's frame-wise posterior cache (top-32, at the LM's default place, LM/posteriors/<key>).
+ASR_UNITS_OPTIONS = {"senones": 150, "subwords": 100, "min_leaf_frames": 20}
+ASR_LM_OPTIONS = {"model.embedding_dim": 16, "model.hidden_dim": 32, "model.num_layers": 1, "epochs": 1,
+                  "batch_size": 32, "threads": 1, "trainer.accelerator": "cpu",
+                  "trainer.progress_bar": "false"}  # fmt: skip
+# A hybrid AM small enough to train an epoch of the tiny corpus in about a second on one thread.
+HYBRID_TINY_OVERRIDES = {"model.d_model": 32, "model.num_layers": 1, "model.num_heads": 2, "model.ff_dim": 64,
+                         "model.conv_channels": 4, "batch_size": 4, "eval_batch_size": 8, "epochs": 2,
+                         "warmup_steps": 5, "lr": 0.002, "threads": 1, "trainer.accelerator": "cpu",
+                         "trainer.progress_bar": "false", "trainer.log_every_n_steps": 1}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AsrPipeline:
+    """corpus: the tiny corpus. units: its units folder. lms: ``lms/<unit>`` LM folders (senone, phone, subword),
+    each with its posterior cache. features_cache: the fbank cache root the units were built with."""
+
+    corpus: Path
+    units: Path
+    lms: Path
+    features_cache: Path
+
+    def hybrid_overrides(self, out: Path, **extra) -> list[str]:
+        """``key=value`` overrides of a tiny hybrid AM run on this chain (``extra`` wins)."""
+        paths = {"corpus": self.corpus, "units": self.units, "lms": self.lms, "features_cache": self.features_cache}
+        return [f"{key}={value}" for key, value in {**paths, "out": out, **HYBRID_TINY_OVERRIDES, **extra}.items()]
+
+
+@pytest.fixture(scope="session")
+def asr_pipeline(asr_tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> AsrPipeline:
+    import torch
+
+    from crossdistill.data.asr.units import UnitsOptions, build_units, units_inputs
+    from crossdistill.teachers.lm.config import load_lm_train_config
+    from crossdistill.teachers.lm.posteriors import CacheOptions, build_posterior_cache
+    from crossdistill.teachers.lm.training import train_lm
+
+    root = tmp_path_factory.mktemp("asr_pipeline")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        inputs = units_inputs(asr_tiny_corpus, features_cache=root / "cache", progress=False)
+        build_units(inputs, root / "units", UnitsOptions(**ASR_UNITS_OPTIONS), progress=False)
+        for unit in ("senone", "phone", "subword"):
+            options = {"units": root / "units", "unit": unit, "out": root / "lms" / unit, **ASR_LM_OPTIONS}
+            train_lm(load_lm_train_config(None, [f"{key}={value}" for key, value in options.items()]))
+            build_posterior_cache(
+                CacheOptions(lm=root / "lms" / unit, corpus=asr_tiny_corpus, threads=1, progress=False)
+            )
+    finally:
+        torch.set_num_threads(threads)
+    return AsrPipeline(asr_tiny_corpus, root / "units", root / "lms", root / "cache")
+
+
 # A tiny but complete pipeline shared by the training and experiment tests: corpus, pre-trained acoustic
 # module, scratch teacher and its cache, built once per session.
 

@@ -1,0 +1,340 @@
+"""``recipe: hybrid``: train paper 001's hybrid AM (senone head + one auxiliary KD head per teacher LM, eq. 4).
+
+Entry points (the recipe contract of ``crossdistill.train.asr``): ``load_config(path, overrides)`` and
+``train(config)``; ``load_trained_hybrid(run)`` reads a finished run back (for decoding and alignment).
+
+Run folder (``out``)::
+
+    run.json                   identity (settings + keys of corpus, units, features, posterior caches) and config
+    config.yaml                the resolved config, for people
+    train.log                  one JSON line per finished epoch (appended across restarts)
+    logs/metrics.csv, tensorboard/   per-epoch loss terms and frame accuracies (exact across a resume)
+    checkpoints/last.ckpt      resume point, written at the end of every epoch (crossdistill.train.resume)
+    checkpoints/best-EEE.ckpt  the epoch with the highest dev frame accuracy (earliest on ties)
+    model/config.json, model/model.safetensors   that epoch's AM (HybridAcousticModel.from_pretrained), with the
+                               units key and inventory sizes it was trained on
+    model/priors.npz           senone priors from the training alignments (for hybrid decoding)
+    metrics.json               selected epoch, its dev and test frame accuracies, per-epoch history; last written
+
+A run killed at any moment and started again with the same command ends with the same metrics and weights as an
+uninterrupted run; a finished run is returned as it is, and a folder holding a run with other settings or inputs
+is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from omegaconf import DictConfig, OmegaConf
+
+from crossdistill.common import atomic_path, atomic_write_text
+from crossdistill.data.asr.features import PackedFeatures
+from crossdistill.data.asr.units import load_units
+from crossdistill.students.asr import SENONE_HEAD, HybridAcousticModel, HybridModelConfig, SpecAugmentConfig, aux_head
+from crossdistill.train.asr.hybrid_config import check_config, load_config, settings_identity
+from crossdistill.train.asr.hybrid_data import HybridDataModule
+from crossdistill.train.asr.hybrid_inputs import HybridInputs, open_hybrid_inputs
+from crossdistill.train.asr.hybrid_module import HybridTrainingModule, build_eq4_objective
+from crossdistill.train.resume import (
+    EpochEndCheckpoint,
+    ResumePoint,
+    find_resume_point,
+    refuse_other_settings,
+    run_loggers,
+)
+
+__all__ = ["TrainedHybrid", "load_config", "load_trained_hybrid", "train"]
+
+log = logging.getLogger("crossdistill.train.asr")  # also carries hybrid_module's per-epoch lines
+
+RUN_FILE = "run.json"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.json"
+LOG_FILE = "train.log"
+MODEL_DIR = "model"
+PRIORS_FILE = "priors.npz"
+SELECTION = "highest dev senone frame accuracy, earliest epoch on ties"
+OBJECTIVE = "paper 001 eq. 4: CE(senone) + sum_j lambda_j * tau_j^2 * KL(LM_j posteriors || aux_j), mean over frames"
+
+
+def train(config: DictConfig) -> dict[str, Any]:
+    """Train (or resume, or return a finished) hybrid AM run; returns what ``out/metrics.json`` holds.
+
+    Every input is read and checked before the run folder is touched. Under DDP only rank 0 writes the model and
+    the metrics; the other processes return an empty dict.
+    """
+    started = time.time()
+    check_config(config)
+    progress = bool(config.trainer.progress_bar) and sys.stderr.isatty()
+    inputs = open_hybrid_inputs(config, progress)
+    out = Path(config.out)
+    identity = {"settings": settings_identity(config), "inputs": inputs.identity()}
+    finished = _check_run_folder(out, identity)
+    if finished is not None:
+        return finished
+    _record_run(out, identity, config)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on a GPU
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+
+    model = build_model(config, inputs)
+    teachers = {unit: (config.teachers[unit].weight, config.teachers[unit].temperature) for unit in config.distill}
+    vocab = {unit: inputs.units.size(unit) for unit in config.distill}
+    module = HybridTrainingModule(
+        model, build_eq4_objective(teachers), vocab, SpecAugmentConfig(**config.specaugment), config.lr,
+        config.warmup_steps, config.weight_decay, config.seed, config.epochs,
+    )  # fmt: skip
+    data = HybridDataModule(inputs, config.batch_size, config.eval_batch_size, config.bucket_factor, config.seed,
+                            config.shuffle, config.num_workers)  # fmt: skip
+    resume = find_resume_point(out / "checkpoints")
+    with _quiet_lightning(not progress):
+        trainer = _build_trainer(config, out, resume, progress)
+        with _log_to_file(out / LOG_FILE, trainer.global_rank):
+            if resume is not None:
+                log.info("resuming from %s at epoch %d", resume.checkpoint, resume.epoch + 1)
+            trainer.fit(module, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
+    if trainer.global_rank != 0:
+        return {}
+    return _finish(out, module, trainer, inputs, config, started)
+
+
+def build_model(config: DictConfig, inputs: HybridInputs) -> HybridAcousticModel:
+    """The AM for this run: a senone head over the units folder's senones, one auxiliary head per distilled LM,
+    and feature normalization from the training split."""
+    heads = {SENONE_HEAD: inputs.units.size("senone")}
+    heads |= {aux_head(unit): inputs.units.size(unit) for unit in config.distill}
+    model = HybridAcousticModel(HybridModelConfig(**config.model), heads)
+    mean, std = feature_statistics(inputs.features[inputs.splits["train"]])
+    model.set_feature_statistics(mean, std)
+    return model
+
+
+def feature_statistics(features: PackedFeatures, chunk: int = 1 << 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-bin mean and standard deviation over every frame of a split (float64 sums, chunked over the memmap)."""
+    values = features.features
+    total = np.zeros(values.shape[1], dtype=np.float64)
+    squares = np.zeros(values.shape[1], dtype=np.float64)
+    for start in range(0, values.shape[0], chunk):
+        block = np.asarray(values[start : start + chunk], dtype=np.float64)
+        total += block.sum(axis=0)
+        squares += (block * block).sum(axis=0)
+    count = max(values.shape[0], 1)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+    return torch.from_numpy(mean).float(), torch.from_numpy(np.maximum(std, 1e-5)).float()
+
+
+def senone_priors(counts: np.ndarray) -> np.ndarray:
+    """Add-one smoothed senone frequencies: a senone never seen in training gets a small prior, never zero (the
+    hybrid decoder divides posteriors by priors)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return (counts + 1.0) / (counts.sum() + counts.shape[0])
+
+
+def _finish(out: Path, module: HybridTrainingModule, trainer: pl.Trainer, inputs: HybridInputs, config: DictConfig,
+            started: float) -> dict[str, Any]:  # fmt: skip
+    chosen = choose_epoch(module.history)
+    best_path = Path(trainer.checkpoint_callback.best_model_path)
+    checkpoint = torch.load(best_path, map_location="cpu", weights_only=True)
+    if int(checkpoint["epoch"]) + 1 != chosen["epoch"]:
+        raise RuntimeError(f"{best_path} holds epoch {int(checkpoint['epoch']) + 1}, history chose {chosen['epoch']}")
+    module.load_state_dict(checkpoint["state_dict"])
+    model = module.model.eval()
+
+    train_labels = inputs.frame_labels("train").labels["senone"]
+    counts = np.bincount(train_labels, minlength=inputs.units.size("senone")).astype(np.int64)
+    priors = senone_priors(counts)
+    model_dir = out / MODEL_DIR
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(model_dir / PRIORS_FILE) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, counts=counts, priors=priors, log_priors=np.log(priors))
+    model.save_pretrained(model_dir, extra=_model_metadata(config, inputs))
+
+    metrics = {
+        "recipe": "hybrid",
+        "objective": OBJECTIVE,
+        "distill": list(config.distill),
+        "teachers": {
+            unit: {
+                "weight": config.teachers[unit].weight,
+                "temperature": config.teachers[unit].temperature,
+                "cache": str(inputs.teachers[unit].root),
+                "key": inputs.teachers[unit].key,
+            }
+            for unit in config.distill
+        },
+        "selected_epoch": chosen["epoch"],
+        "selection": SELECTION,
+        "dev_frame_accuracy": chosen["dev"]["frame_accuracy"],
+        "test_frame_accuracy": chosen["test"]["frame_accuracy"],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "units_key": inputs.units.key,
+        "train_frames_per_second": float(np.median([r["train"]["frames_per_second"] for r in module.history])),
+        "epochs": len(module.history),
+        "history": module.history,
+        "seconds": round(time.time() - started, 1),
+    }
+    atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    with _log_to_file(out / LOG_FILE, 0):
+        log.info("finished: epoch %d selected, dev frame accuracy %.4f, test %.4f", chosen["epoch"],
+                 metrics["dev_frame_accuracy"], metrics["test_frame_accuracy"])  # fmt: skip
+    return metrics
+
+
+def choose_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The epoch with the highest dev frame accuracy (the earliest on ties, as ModelCheckpoint keeps it)."""
+    if not history:
+        raise ValueError("no finished epoch to select from")
+    return min(history, key=lambda record: (-record["dev"]["frame_accuracy"], record["epoch"]))
+
+
+def _model_metadata(config: DictConfig, inputs: HybridInputs) -> dict[str, Any]:
+    return {
+        "recipe": "hybrid",
+        "units_key": inputs.units.key,
+        "units_dir": str(Path(config.units).absolute()),
+        "inventory_sizes": {unit: inputs.units.size(unit) for unit in ("senone", "phone", "subword")},
+        "distill": list(config.distill),
+        "frame_shift_s": 0.01,
+        "num_mel_bins": config.model.num_mel_bins,
+        "priors": {"file": PRIORS_FILE, "source": f"senone frame counts of split {inputs.splits['train']!r}, add-one"},
+    }
+
+
+@dataclass(frozen=True)
+class TrainedHybrid:
+    """A finished run's AM: the model (eval mode), log senone priors (K,), and its metadata (units key, sizes...)."""
+
+    model: HybridAcousticModel
+    log_priors: torch.Tensor
+    metadata: dict[str, Any]
+
+    @property
+    def units_key(self) -> str:
+        return self.metadata["units_key"]
+
+
+def load_trained_hybrid(run: str | Path, units: str | Path | None = None) -> TrainedHybrid:
+    """Read ``run/model`` (or a model folder itself); with ``units``, check the units folder is the one the model was
+    trained on (same key, same senone inventory size), else ``ValueError`` naming both."""
+    run = Path(run)
+    model_dir = run / MODEL_DIR if (run / MODEL_DIR).is_dir() else run
+    model, metadata = HybridAcousticModel.from_pretrained(model_dir)
+    priors_path = model_dir / PRIORS_FILE
+    if not priors_path.is_file():
+        raise FileNotFoundError(f"{priors_path} not found: {model_dir} is not a finished hybrid AM run's model")
+    with np.load(priors_path, allow_pickle=False) as data:
+        log_priors = torch.from_numpy(data["log_priors"]).float()
+    if log_priors.shape[0] != model.head_sizes[SENONE_HEAD]:
+        raise ValueError(f"{priors_path}: {log_priors.shape[0]} priors for {model.head_sizes[SENONE_HEAD]} senones")
+    if units is not None:
+        folder = load_units(units)
+        if folder.size("senone") != model.head_sizes[SENONE_HEAD] or folder.key != metadata["units_key"]:
+            raise ValueError(
+                f"the senone inventory of units folder {units} ({folder.size('senone')} senones, key {folder.key}) is "
+                f"not the model's ({model.head_sizes[SENONE_HEAD]} senones, units key {metadata['units_key']}, "
+                f"{model_dir})"
+            )
+    return TrainedHybrid(model, log_priors, metadata)
+
+
+def _check_run_folder(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse a folder holding another run; return this run's metrics if it already finished."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {out} exists and is not a folder")
+    run_file = out / RUN_FILE
+    if not run_file.is_file():
+        if out.is_dir() and any(out.iterdir()):
+            raise ValueError(f"out {out} is not empty and holds no hybrid AM run ({RUN_FILE}); choose another folder")
+        return None
+    previous = json.loads(run_file.read_text(encoding="utf-8")).get("identity", {})
+    refuse_other_settings(out, "hybrid AM run", previous, identity)
+    metrics = out / METRICS_FILE
+    return json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else None
+
+
+def _record_run(out: Path, identity: dict[str, Any], config: DictConfig) -> None:
+    if int(os.environ.get("LOCAL_RANK", "0")) != 0 or int(os.environ.get("NODE_RANK", "0")) != 0:
+        return  # DDP workers started by Lightning find the folder prepared by rank 0
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {"identity": identity, "config": OmegaConf.to_container(config, resolve=True)}
+    atomic_write_text(out / RUN_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out / CONFIG_FILE, OmegaConf.to_yaml(config))
+
+
+@contextlib.contextmanager
+def _quiet_lightning(quiet: bool) -> Iterator[None]:
+    """Without a progress bar (not a terminal), Lightning's start-up notices stay out of the output too."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    previous = logger.level
+    if quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+@contextlib.contextmanager
+def _log_to_file(path: Path, rank: int) -> Iterator[None]:
+    """Append the recipe's INFO log (one JSON line per finished epoch, then the selection) to ``path`` on rank 0."""
+    if rank != 0:
+        yield
+        return
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    previous = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)
+        handler.close()
+
+
+def _build_trainer(config: DictConfig, out: Path, resume: ResumePoint | None, progress: bool) -> pl.Trainer:
+    best = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best-{epoch:03d}",
+        monitor="dev/frame_accuracy",
+        mode="max",
+        save_top_k=1,
+        enable_version_counter=False,  # a repeated epoch rewrites its own file
+    )
+    callbacks: list[pl.Callback] = [best, EpochEndCheckpoint(out / "checkpoints")]
+    if progress:
+        callbacks.append(TQDMProgressBar(leave=False))
+    return pl.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.trainer.accelerator,
+        devices=config.trainer.devices,
+        num_nodes=config.trainer.num_nodes,
+        strategy=config.trainer.strategy,
+        precision=config.trainer.precision,
+        deterministic=config.trainer.deterministic,
+        log_every_n_steps=config.trainer.log_every_n_steps,
+        gradient_clip_val=config.grad_clip or None,
+        callbacks=callbacks,
+        logger=run_loggers(out, "logs", resume),
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        use_distributed_sampler=False,  # HybridDataModule shards the training set itself
+        default_root_dir=out,
+    )
