@@ -106,11 +106,7 @@ def build_units(inputs: UnitsInputs, out: str | Path, options: UnitsOptions, pro
     done = out / UNITS_FILE
     if done.is_file():
         summary = json.loads(done.read_text(encoding="utf-8"))
-        if summary.get("key") != key:
-            raise ValueError(
-                f"{out} holds units of other inputs or options (key {summary.get('key')}, these give {key}); "
-                "choose another --out or remove it"
-            )
+        _check_key(summary, key, f"{out} holds units")
         return summary
     state = _start_or_resume(out, key, options)
     run = _Build(inputs, out, options, state, progress)
@@ -126,15 +122,19 @@ def build_units(inputs: UnitsInputs, out: str | Path, options: UnitsOptions, pro
     return summary
 
 
+def _check_key(found: dict, key: str, what: str) -> None:
+    if found.get("key") != key:
+        raise ValueError(
+            f"{what} of other inputs or options (key {found.get('key')}, these give {key}); "
+            "choose another --out or remove it"
+        )
+
+
 def _start_or_resume(out: Path, key: str, options: UnitsOptions) -> dict:
     marker = out / PROGRESS_FILE
     if marker.is_file():
         state = json.loads(marker.read_text(encoding="utf-8"))
-        if state.get("key") != key:
-            raise ValueError(
-                f"{out} holds an unfinished build of other inputs or options (key {state.get('key')}, these give "
-                f"{key}); choose another --out or remove it"
-            )
+        _check_key(state, key, f"{out} holds an unfinished build")
         return state
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"--out {out} exists and is not an empty folder or a units folder")
