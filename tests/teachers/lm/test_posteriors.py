@@ -13,6 +13,7 @@ from crossdistill.teachers.lm.model import LSTMLanguageModel
 from crossdistill.teachers.lm.posteriors import (
     CacheOptions,
     build_posterior_cache,
+    effective_top_k,
     expected_posterior_key,
     load_posteriors,
 )
@@ -184,3 +185,11 @@ def test_a_failed_build_leaves_the_previous_cache_whole(lms, tmp_path, monkeypat
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["cache"], "no temporary folder is left behind"
     assert load_posteriors(out, good["key"]).split("dev").utterance(0).probs.shape[1] == 4
+
+
+def test_top_k_rows_are_kept_only_when_smaller_than_full_rows():
+    # A top-k row takes k float32 probabilities and k int16 ids; a full row V float32 probabilities.
+    assert effective_top_k(32, 1000) == 32
+    assert effective_top_k(27, 41) == 27  # 27 * 6 = 162 bytes < 41 * 4 = 164
+    assert effective_top_k(28, 41) == 0  # 168 bytes >= 164: full rows are smaller
+    assert effective_top_k(0, 1000) == 0

@@ -27,7 +27,7 @@ import numpy as np
 
 PAPER_VOCAB = {"senone": 4160, "subword": 5000, "phone": 41}
 PAPER_TRAIN_HOURS = 100  # paper 001 trains on LibriSpeech's 100 h clean set
-FLOAT_BYTES = 4
+FLOAT_BYTES = 4  # float32 probabilities (posteriors.PROB_DTYPE)
 FRAMES_PER_HOUR = 360_000  # 10 ms frames
 
 
@@ -128,11 +128,11 @@ def _time_training(lm, units, unit: str, args: argparse.Namespace) -> dict:
 
 
 def _time_posteriors(lm, units, top_k: int, max_full_mib: float) -> dict:
-    from crossdistill.teachers.lm.posteriors import segment_posteriors
+    from crossdistill.teachers.lm.posteriors import effective_top_k, segment_posteriors
 
     lm.eval()
     vocab = lm.vocabulary.size
-    top_k = 0 if top_k >= vocab else top_k
+    top_k = effective_top_k(top_k, vocab)
     seconds, frames, segments, top_bytes, full_bytes, full_written = 0.0, 0, 0, 0, 0, True
     with tempfile.TemporaryDirectory(prefix="crossdistill-bench-lm-") as tmp:
         for split in units.splits():
@@ -151,7 +151,7 @@ def _time_posteriors(lm, units, top_k: int, max_full_mib: float) -> dict:
     if not top_k:
         full_bytes = top_bytes
     elif not full_written:  # the full layout without writing it: the top-k file with V float32 columns instead
-        full_bytes = top_bytes + segments * (vocab * FLOAT_BYTES - top_k * (FLOAT_BYTES + _id_bytes(vocab)))
+        full_bytes = top_bytes + segments * (vocab * FLOAT_BYTES - top_k * (FLOAT_BYTES + id_bytes(vocab)))
     return {
         "vocab": vocab,
         "top_k": top_k,
@@ -169,8 +169,10 @@ def _time_posteriors(lm, units, top_k: int, max_full_mib: float) -> dict:
     }
 
 
-def _id_bytes(vocab: int) -> int:
-    return 2 if vocab <= 32768 else 4
+def id_bytes(vocab: int) -> int:
+    from crossdistill.teachers.lm.posteriors import id_dtype
+
+    return id_dtype(vocab).itemsize
 
 
 def _npz_bytes(path: Path, arrays: dict[str, np.ndarray]) -> int:
@@ -186,7 +188,7 @@ def _paper_scale(measured: dict[str, dict], top_k: int) -> dict:
     for unit in ("senone", "subword"):
         vocab, per_segment = PAPER_VOCAB[unit], measured[unit]["frames_per_segment"]
         per_frame_row = vocab * FLOAT_BYTES
-        row_top_k = top_k * (FLOAT_BYTES + _id_bytes(vocab)) + 8  # + unit id and segment length (int32 each)
+        row_top_k = top_k * (FLOAT_BYTES + id_bytes(vocab)) + 8  # + unit id and segment length (int32 each)
         scale[unit] = {
             "vocab": vocab,
             "frames_per_segment": per_segment,

@@ -58,6 +58,7 @@ from crossdistill.teachers.lm.units_folder import FrameLabels, UnitsFolder, open
 FORMAT_VERSION = 1
 KIND = "framewise_lm_posteriors"
 DEFAULT_TOP_K = 32
+PROB_DTYPE = np.dtype(np.float32)
 FRAME_SHIFT_S = 0.01  # the paper-001 frame grid (crossdistill.data.asr.frames)
 READING = "row k of an utterance = p(u_k | u_<k) over the V units (</s> dropped, renormalized)"
 
@@ -90,7 +91,7 @@ class TeacherInputs:
     lm: LSTMLanguageModel
     lm_dir: Path
     units: UnitsFolder
-    top_k: int  # 0 = full rows
+    top_k: int  # 0 = full rows (see effective_top_k)
 
     @property
     def unit(self) -> str:
@@ -124,7 +125,14 @@ def open_teacher_inputs(
     top_k = DEFAULT_TOP_K if top_k is None else top_k
     if top_k < 0:
         raise ValueError(f"top-k must be >= 0, got {top_k}")
-    return TeacherInputs(lm, Path(lm_dir), units, 0 if top_k >= lm.vocabulary.size else top_k)
+    return TeacherInputs(lm, Path(lm_dir), units, effective_top_k(top_k, lm.vocabulary.size))
+
+
+def effective_top_k(top_k: int, vocab: int) -> int:
+    """``top_k``, or 0 (full rows) when k ids and probabilities would take at least as many bytes as V probabilities
+    (e.g. the 41 phones: a top-32 row is larger than a full one)."""
+    top_k_bytes = top_k * (PROB_DTYPE.itemsize + id_dtype(vocab).itemsize)
+    return 0 if top_k == 0 or top_k_bytes >= vocab * PROB_DTYPE.itemsize else top_k
 
 
 def posterior_cache_key(inputs: TeacherInputs, splits: list[str]) -> str:
@@ -219,8 +227,8 @@ def segment_posteriors(
     )
     vocab = lm.vocabulary.size
     width = top_k or vocab
-    rows = np.zeros((int(utt_offsets[-1]), width), dtype=np.float32)
-    ids = np.zeros((int(utt_offsets[-1]), width), dtype=_id_dtype(vocab)) if top_k else None
+    rows = np.zeros((int(utt_offsets[-1]), width), dtype=PROB_DTYPE)
+    ids = np.zeros((int(utt_offsets[-1]), width), dtype=id_dtype(vocab)) if top_k else None
     bar = tqdm(total=len(sentences), desc=f"{lm.config.unit} posteriors {frames.split}", unit="utt",
                disable=None if progress else True, leave=False)  # fmt: skip
     for i, log_probs in iterate_log_probs(lm, sentences, batch_size):
@@ -248,7 +256,8 @@ def segment_posteriors(
     return arrays
 
 
-def _id_dtype(vocab: int) -> np.dtype:
+def id_dtype(vocab: int) -> np.dtype:
+    """The integer type of top-k ids: int16 up to 32,768 units."""
     return np.dtype(np.int16) if vocab <= np.iinfo(np.int16).max + 1 else np.dtype(np.int32)
 
 

@@ -49,7 +49,14 @@ from crossdistill.teachers.lm.cache_files import (
 )
 from crossdistill.teachers.lm.inference import iterate_log_probs
 from crossdistill.teachers.lm.model import lm_fingerprint
-from crossdistill.teachers.lm.posteriors import CacheOptions, TeacherInputs, check_options, open_teacher_inputs
+from crossdistill.teachers.lm.posteriors import (
+    PROB_DTYPE,
+    CacheOptions,
+    TeacherInputs,
+    check_options,
+    id_dtype,
+    open_teacher_inputs,
+)
 from crossdistill.teachers.lm.text import UnitSentences
 from crossdistill.teachers.lm.vocabulary import SENTENCE_END
 
@@ -184,8 +191,8 @@ def _transcript_rows(
     token_offsets = np.concatenate([[0], np.cumsum([len(t) for t in tokens])]).astype(np.int64)
     row_offsets = token_offsets + np.arange(len(tokens) + 1)
     width = top_k or vocab
-    rows = np.zeros((int(row_offsets[-1]), width), dtype=np.float32)
-    top_ids = np.zeros(rows.shape, dtype=np.int16 if vocab <= 32768 else np.int32) if top_k else None
+    rows = np.zeros((int(row_offsets[-1]), width), dtype=PROB_DTYPE)
+    top_ids = np.zeros(rows.shape, dtype=id_dtype(vocab)) if top_k else None
     bar = tqdm(total=len(tokens), desc="transcript posteriors", unit="text",
                disable=None if options.progress else True, leave=False)  # fmt: skip
     for i, log_probs in iterate_log_probs(lm, sentences, options.batch_size):
