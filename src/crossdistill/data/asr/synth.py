@@ -381,8 +381,8 @@ def _check_out_dir(out: Path, state: Path, options: dict[str, Any]) -> bool:
             raise ValueError(f"--out {out} holds a corpus made with other options ({found}); choose another folder")
         shutil.rmtree(state, ignore_errors=True)  # killed after corpus.json, before the progress folder went
         return True
-    if saved.is_file():
-        found = json.loads(saved.read_text(encoding="utf-8"))
+    if state.is_dir():  # ours: the folder was new or empty when the progress folder was made
+        found = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else options
         if found != options:
             raise ValueError(
                 f"--out {out} holds an unfinished synthesis with other options ({found}); rerun that command to "
