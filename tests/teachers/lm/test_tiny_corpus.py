@@ -1,5 +1,5 @@
-"""The LM teachers end to end on the synthesized tiny corpus: units, three LMs, posterior and transcript caches,
-all through the command line (in this process)."""
+"""The LM teachers end to end on the synthesized tiny corpus: three LMs, posterior and transcript caches, all
+through the command line (in this process), on the session's units folder of that corpus."""
 
 from __future__ import annotations
 
@@ -26,25 +26,19 @@ def _last_json(capsys) -> dict:
 
 
 @pytest.fixture(scope="module")
-def teachers(asr_tiny_corpus, tmp_path_factory):
-    """Units of the tiny corpus and the three LMs trained on them, with what each command printed."""
+def teachers(asr_pipeline, tmp_path_factory):
+    """The three LMs trained from the CLI on the session's units folder of the tiny corpus (``asr_pipeline``, made by
+    ``crossdistill.data.asr.units``), with what each command printed; ``root / "units"`` links to that folder."""
     root = tmp_path_factory.mktemp("lm_tiny")
-
-    def run(args: list[str]) -> dict:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            assert main(args) == 0, args
-        return out.getvalue()
-
-    units = root / "units"
-    sizes = ["--senones", "200", "--subwords", "200", "--min-leaf-frames", "20"]
-    run(["asr", "units", "--corpus", str(asr_tiny_corpus), "--out", str(units), *sizes,
-         "--features-cache", str(root / "fbank"), "--quiet"])  # fmt: skip
+    (root / "units").symlink_to(asr_pipeline.units)
     settings = [f"{k}={v}" for k, v in TINY_LM.items()]
     printed = {}
     for unit in UNITS:
-        line = run(["asr", "lm", "train", "--units", str(units), "--unit", unit, "--out", str(root / unit), *settings])
-        printed[unit] = json.loads(line.strip().splitlines()[-1])
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["asr", "lm", "train", "--units", str(root / "units"), "--unit", unit, "--out",
+                         str(root / unit), *settings]) == 0  # fmt: skip
+        printed[unit] = json.loads(out.getvalue().strip().splitlines()[-1])
     return root, printed
 
 
