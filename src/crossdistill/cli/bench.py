@@ -12,6 +12,7 @@ from crossdistill.cli import CommandError
 # add_arguments(parser) and run(args)
 BENCHMARKS = {
     "asr-data": "Paper 001's corpus: synthesis speed (x real time per core), fbank throughput, LM words, train hours.",
+    "asr-train": "Paper 001's hybrid AM: training frames/s without and with the three KD heads, and the overhead.",
     "confidence": "Vectorized dropout confidence D against a per-sample, per-mask loop.",
     "data": "Speech synthesis speed (x real time) and feature extraction throughput.",
     "lm": "Paper 001's LM teachers: training units/s per unit, posterior-cache build time per audio hour and size.",
