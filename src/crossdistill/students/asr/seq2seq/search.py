@@ -1,0 +1,136 @@
+"""Batched beam search with length normalization over the seq2seq model's supervised head.
+
+Every utterance of a batch keeps ``beam`` running hypotheses; one decoder call per step scores all of them at once
+(utterances x beams stacked on the batch axis, finished utterances dropped from the stack). Per step, the ``2 *
+beam`` best extensions of an utterance are examined in score order (as fairseq does): an extension by ``</s>``
+among the first ``beam`` of them ends a hypothesis, the first ``beam`` other extensions are the new running beam.
+An utterance is done when ``beam`` hypotheses have ended, or when its hypotheses reach the length limit (its number
+of encoder frames, ESPnet's default, capped by ``max_tokens``), where each running hypothesis is ended with
+``</s>``. The answer is the ended hypothesis with the best length-normalized score ``log P(y) / |y|^alpha``
+(|y| counts ``</s>``; alpha = ``length_penalty``, 0 = raw log-probability, which favours short outputs).
+
+Only the supervised head is read: the KD head of paper 001 eq. 4 serves training alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from crossdistill.students.asr.seq2seq.model import SUPERVISED_HEAD, Seq2SeqASR
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A decoded utterance: ``tokens`` (subword ids, without ``<s>`` and ``</s>``), ``score`` (log P(y), ``</s>``
+    included) and ``normalized`` (score / |y|^alpha)."""
+
+    tokens: tuple[int, ...]
+    score: float
+    normalized: float
+
+
+def check_search_options(beam: int, length_penalty: float, max_tokens: int) -> None:
+    if int(beam) != beam or beam < 1:
+        raise ValueError(f"beam must be an integer >= 1, got {beam}")
+    if length_penalty < 0:
+        raise ValueError(f"length_penalty must be >= 0, got {length_penalty}")
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+
+
+@torch.no_grad()
+def beam_search(
+    model: Seq2SeqASR,
+    features: Tensor,
+    lengths: Tensor,
+    beam: int = 4,
+    length_penalty: float = 1.0,
+    max_tokens: int = 200,
+    banned: Sequence[int] = (),
+) -> list[Hypothesis]:
+    """The best hypothesis of every utterance of a padded batch (see the module docstring). ``banned`` ids are never
+    emitted (tokens no transcript contains, such as ``<s>`` and ``<unk>``)."""
+    check_search_options(beam, length_penalty, max_tokens)
+    was_training = model.training
+    model.eval()
+    try:
+        memory, memory_mask = model.encode(features, lengths)
+        limits = memory_mask.sum(dim=1).clamp(max=max_tokens).tolist()
+        return _search(model, memory, memory_mask, limits, beam, length_penalty, list(banned))
+    finally:
+        model.train(was_training)
+
+
+def _search(
+    model: Seq2SeqASR,
+    memory: Tensor,
+    memory_mask: Tensor,
+    limits: list[int],
+    beam: int,
+    length_penalty: float,
+    banned: list[int],
+) -> list[Hypothesis]:
+    batch, device = memory.shape[0], memory.device
+    sos, eos = model.config.sos_id, model.config.eos_id
+    finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
+    active = torch.arange(batch, device=device)  # utterances still searching, in stack order
+    tokens = torch.full((batch, beam, 1), sos, dtype=torch.long, device=device)
+    scores = torch.full((batch, beam), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # one live hypothesis at the start: the beam's copies of <s> must not be expanded twice
+
+    def ended(prefix: Tensor, score: float) -> Hypothesis:  # prefix: <s> y_1 .. y_n </s>
+        length = prefix.shape[0] - 1  # |y|: the tokens after <s>, </s> included
+        return Hypothesis(tuple(prefix[1:-1].tolist()), score, score / length**length_penalty)
+
+    step = 0
+    while active.numel():
+        step += 1
+        n = active.numel()
+        states = model.decode(
+            memory[active].repeat_interleave(beam, dim=0),
+            memory_mask[active].repeat_interleave(beam, dim=0),
+            tokens.reshape(n * beam, step),
+        )
+        log_probs = torch.log_softmax(model.classify(states[:, -1], [SUPERVISED_HEAD])[SUPERVISED_HEAD].float(), -1)
+        if banned:
+            log_probs[:, banned] = float("-inf")
+        vocab = log_probs.shape[-1]
+        candidates = (scores.unsqueeze(-1) + log_probs.view(n, beam, vocab)).view(n, beam * vocab)
+        top_scores, top_index = candidates.topk(min(2 * beam, beam * vocab), dim=1)
+        origins, extensions = top_index // vocab, top_index % vocab
+
+        keep = torch.zeros(n, dtype=torch.bool, device=device)
+        next_tokens = torch.empty((n, beam, step + 1), dtype=torch.long, device=device)
+        next_scores = torch.full((n, beam), float("-inf"), device=device)
+        for row in range(n):
+            utterance = int(active[row])
+            if step >= limits[utterance]:  # the length limit: every running hypothesis ends here
+                for k in range(beam):
+                    if torch.isfinite(scores[row, k]):
+                        eos_score = float(scores[row, k] + log_probs[row * beam + k, eos])
+                        prefix = torch.cat([tokens[row, k], tokens.new_tensor([eos])])
+                        finished[utterance].append(ended(prefix, eos_score))
+                continue
+            live = 0
+            for rank in range(top_scores.shape[1]):
+                score = float(top_scores[row, rank])
+                if score == float("-inf") or live == beam:
+                    break
+                origin, token = int(origins[row, rank]), int(extensions[row, rank])
+                prefix = torch.cat([tokens[row, origin], tokens.new_tensor([token])])
+                if token == eos:
+                    if rank < beam:
+                        finished[utterance].append(ended(prefix, score))
+                    continue
+                next_tokens[row, live], next_scores[row, live] = prefix, score
+                live += 1
+            if len(finished[utterance]) < beam and live > 0:
+                if live < beam:  # fewer extensions than beams (tiny vocabularies): pad with dead copies
+                    next_tokens[row, live:] = next_tokens[row, 0]
+                keep[row] = True
+        active, tokens, scores = active[keep], next_tokens[keep], next_scores[keep]
+    return [max(hypotheses, key=lambda h: h.normalized) for hypotheses in finished]
