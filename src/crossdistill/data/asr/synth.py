@@ -215,9 +215,12 @@ def alignment_in_ms(spoken, sentence: str, duration_ms: int) -> tuple[list[Segme
         word_segments.append(Segment(word, ms(start) / 1000, ms(end) / 1000))
 
     # The context rule restarts after a pause; pauses are gaps between the segments here, so put them back.
+    # It also restarts at each word's first phoneme: the rule is about eSpeak's spelling inside a word (the
+    # lexicon applies it word by word), and a word-initial R after an R-final word is a phone of its own.
+    word_starts = {start for _, start, _ in spoken.words[1:]}
     names, spans, previous_end = [], [], None
     for name, start, end in spoken.phonemes:
-        if previous_end is not None and start != previous_end:
+        if previous_end is not None and (start != previous_end or start in word_starts):
             names.append(PAUSE)
         names.append(name)
         spans.append((ms(start), ms(end)))
