@@ -53,8 +53,9 @@ class LMTrainConfig:
     (max gradient norm; 0 = off), seed: the optimisation. shuffle: shuffle batches (off only for checks that
     compare runs step by step). bucket_factor: batches per length-sorting pool (1 = no bucketing).
     max_train_sentences, max_valid_sentences: train (select) on a random subset of that many LM-train (held-out)
-    sentences, the same sentences in every unit for a given seed (None: all). The LM text of the Debian corpus
-    holds about 190k sentences, 49M senone units: more than the 2-core budget trains in minutes.
+    sentences, the same sentences in every unit for a given seed (None: all). The Debian LM text holds 233,697
+    sentences, 62M senone units, hours per epoch on one core; the defaults (5,000 and 500 sentences, 4 epochs)
+    train each LM in minutes (docs/lm-teachers.md has the measured times and perplexities).
     eval_batch_size: sentences per batch when scoring. threads: torch CPU threads (None: torch's default).
     num_workers: DataLoader workers.
     """
@@ -63,7 +64,7 @@ class LMTrainConfig:
     unit: str = MISSING
     out: str = MISSING
     model: LMModelOptions = field(default_factory=LMModelOptions)
-    epochs: int = 10
+    epochs: int = 4
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.0
@@ -71,8 +72,8 @@ class LMTrainConfig:
     seed: int = 0
     shuffle: bool = True
     bucket_factor: int = 50
-    max_train_sentences: int | None = None
-    max_valid_sentences: int | None = None
+    max_train_sentences: int | None = 5000
+    max_valid_sentences: int | None = 500
     eval_batch_size: int = 64
     threads: int | None = None
     num_workers: int = 0
