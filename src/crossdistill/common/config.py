@@ -40,7 +40,9 @@ def load_structured_config(
         config = OmegaConf.merge(*layers)
         missing = sorted(key for key in required if OmegaConf.is_missing(config, key))
     except OmegaConfBaseException as error:
-        raise ValueError(f"bad {what}{where}: {error}".splitlines()[0]) from error
+        key = getattr(error, "full_key", None)  # omegaconf's first line does not always name the key
+        at = f" (key {key})" if key else ""
+        raise ValueError(f"bad {what}{where}{at}: {str(error).splitlines()[0]}") from error
     if missing:
         raise ValueError(f"{what}{where} lacks {missing}; set them in the file or as key=value overrides")
     return config

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
+from crossdistill.common.config import load_structured_config
 from crossdistill.students.asr import HybridModelConfig, SpecAugmentConfig
 from crossdistill.train.config import TrainerConfig
 
@@ -115,27 +115,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
     This is the ``load_config`` of the recipe contract (``crossdistill.train.asr``).
     """
-    layers = [OmegaConf.structured(HybridTrainConfig)]
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        try:
-            layers.append(OmegaConf.load(path))
-        except Exception as error:  # yaml errors carry the line
-            raise ValueError(f"cannot parse config {path}: {error}") from error
+    config = load_structured_config(HybridTrainConfig, path, overrides, ("corpus", "units", "out"),
+                                    "hybrid training config")  # fmt: skip
     where = f" in {path}" if path else ""
-    try:
-        if overrides:
-            layers.append(OmegaConf.from_dotlist(list(overrides)))
-        config = OmegaConf.merge(*layers)
-        missing = sorted(key for key in ("corpus", "units", "out") if OmegaConf.is_missing(config, key))
-    except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None)
-        at = f" (key {key})" if key else ""
-        raise ValueError(f"bad hybrid training config{where}{at}: {str(error).splitlines()[0]}") from error
-    if missing:
-        raise ValueError(f"hybrid training config{where} lacks {missing}; set them in the file or as key=value")
     check_config(config, where)
     return config
 
