@@ -23,13 +23,11 @@ is refused.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +35,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from crossdistill.common import atomic_path, atomic_write_text
 from crossdistill.data.asr.features import PackedFeatures
@@ -48,22 +45,22 @@ from crossdistill.train.asr.hybrid_config import check_config, load_config, sett
 from crossdistill.train.asr.hybrid_data import HybridDataModule
 from crossdistill.train.asr.hybrid_inputs import HybridInputs, open_hybrid_inputs
 from crossdistill.train.asr.hybrid_module import HybridTrainingModule, build_eq4_objective
-from crossdistill.train.resume import (
-    EpochEndCheckpoint,
-    ResumePoint,
-    find_resume_point,
-    refuse_other_settings,
-    run_loggers,
+from crossdistill.train.asr.run_folder import (
+    LOG_FILE,
+    LOGGER,
+    METRICS_FILE,
+    append_log,
+    build_trainer,
+    check_run_folder,
+    quiet_lightning,
+    record_run,
 )
+from crossdistill.train.resume import find_resume_point
 
 __all__ = ["TrainedHybrid", "load_config", "load_trained_hybrid", "train"]
 
-log = logging.getLogger("crossdistill.train.asr")  # also carries hybrid_module's per-epoch lines
+log = logging.getLogger(LOGGER)
 
-RUN_FILE = "run.json"
-CONFIG_FILE = "config.yaml"
-METRICS_FILE = "metrics.json"
-LOG_FILE = "train.log"
 MODEL_DIR = "model"
 PRIORS_FILE = "priors.npz"
 SELECTION = "highest dev senone frame accuracy, earliest epoch on ties"
@@ -82,10 +79,10 @@ def train(config: DictConfig) -> dict[str, Any]:
     inputs = open_hybrid_inputs(config, progress)
     out = Path(config.out)
     identity = {"settings": settings_identity(config), "inputs": inputs.identity()}
-    finished = _check_run_folder(out, identity)
+    finished = check_run_folder(out, identity, "hybrid AM run")
     if finished is not None:
         return finished
-    _record_run(out, identity, config)
+    record_run(out, identity, config)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on a GPU
@@ -101,9 +98,9 @@ def train(config: DictConfig) -> dict[str, Any]:
     data = HybridDataModule(inputs, config.batch_size, config.eval_batch_size, config.bucket_factor, config.seed,
                             config.shuffle, config.num_workers)  # fmt: skip
     resume = find_resume_point(out / "checkpoints")
-    with _quiet_lightning(not progress):
-        trainer = _build_trainer(config, out, resume, progress)
-        with _log_to_file(out / LOG_FILE, trainer.global_rank):
+    with quiet_lightning(not progress):
+        trainer = build_trainer(config, out, resume, progress, monitor="dev/frame_accuracy", mode="max")
+        with append_log(out / LOG_FILE, trainer.global_rank):
             if resume is not None:
                 log.info("resuming from %s at epoch %d", resume.checkpoint, resume.epoch + 1)
             trainer.fit(module, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
@@ -189,7 +186,7 @@ def _finish(out: Path, module: HybridTrainingModule, trainer: pl.Trainer, inputs
         "seconds": round(time.time() - started, 1),
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    with _log_to_file(out / LOG_FILE, 0):
+    with append_log(out / LOG_FILE, 0):
         log.info("finished: epoch %d selected, dev frame accuracy %.4f, test %.4f", chosen["epoch"],
                  metrics["dev_frame_accuracy"], metrics["test_frame_accuracy"])  # fmt: skip
     return metrics
@@ -250,91 +247,3 @@ def load_trained_hybrid(run: str | Path, units: str | Path | None = None) -> Tra
                 f"{model_dir})"
             )
     return TrainedHybrid(model, log_priors, metadata)
-
-
-def _check_run_folder(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
-    """Refuse a folder holding another run; return this run's metrics if it already finished."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out {out} exists and is not a folder")
-    run_file = out / RUN_FILE
-    if not run_file.is_file():
-        if out.is_dir() and any(out.iterdir()):
-            raise ValueError(f"out {out} is not empty and holds no hybrid AM run ({RUN_FILE}); choose another folder")
-        return None
-    previous = json.loads(run_file.read_text(encoding="utf-8")).get("identity", {})
-    refuse_other_settings(out, "hybrid AM run", previous, identity)
-    metrics = out / METRICS_FILE
-    return json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else None
-
-
-def _record_run(out: Path, identity: dict[str, Any], config: DictConfig) -> None:
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0 or int(os.environ.get("NODE_RANK", "0")) != 0:
-        return  # DDP workers started by Lightning find the folder prepared by rank 0
-    out.mkdir(parents=True, exist_ok=True)
-    payload = {"identity": identity, "config": OmegaConf.to_container(config, resolve=True)}
-    atomic_write_text(out / RUN_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    atomic_write_text(out / CONFIG_FILE, OmegaConf.to_yaml(config))
-
-
-@contextlib.contextmanager
-def _quiet_lightning(quiet: bool) -> Iterator[None]:
-    """Without a progress bar (not a terminal), Lightning's start-up notices stay out of the output too."""
-    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-    previous = logger.level
-    if quiet:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
-
-
-@contextlib.contextmanager
-def _log_to_file(path: Path, rank: int) -> Iterator[None]:
-    """Append the recipe's INFO log (one JSON line per finished epoch, then the selection) to ``path`` on rank 0."""
-    if rank != 0:
-        yield
-        return
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    previous = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(previous)
-        handler.close()
-
-
-def _build_trainer(config: DictConfig, out: Path, resume: ResumePoint | None, progress: bool) -> pl.Trainer:
-    best = ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        filename="best-{epoch:03d}",
-        monitor="dev/frame_accuracy",
-        mode="max",
-        save_top_k=1,
-        enable_version_counter=False,  # a repeated epoch rewrites its own file
-    )
-    callbacks: list[pl.Callback] = [best, EpochEndCheckpoint(out / "checkpoints")]
-    if progress:
-        callbacks.append(TQDMProgressBar(leave=False))
-    return pl.Trainer(
-        max_epochs=config.epochs,
-        accelerator=config.trainer.accelerator,
-        devices=config.trainer.devices,
-        num_nodes=config.trainer.num_nodes,
-        strategy=config.trainer.strategy,
-        precision=config.trainer.precision,
-        deterministic=config.trainer.deterministic,
-        log_every_n_steps=config.trainer.log_every_n_steps,
-        gradient_clip_val=config.grad_clip or None,
-        callbacks=callbacks,
-        logger=run_loggers(out, "logs", resume),
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        use_distributed_sampler=False,  # HybridDataModule shards the training set itself
-        default_root_dir=out,
-    )
