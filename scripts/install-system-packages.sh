@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# Install the Debian packages that paper 001's LM text corpus reads (`load_text_splits(source="debian")`).
-# The list comes from crossdistill.data.asr.text_sources.PACKAGES (one definition), read with the project's
-# Python (first argument, default .venv/bin/python). Idempotent: installed packages are left alone.
+# Install the Debian packages that paper 001's LM text corpus reads (`load_text_splits(source="debian")`) and
+# those that building KenLM's lmplz needs (hybrid decoding's word LM), then build lmplz (scripts/build-kenlm.sh).
+# The lists come from crossdistill.data.asr.text_sources.PACKAGES and crossdistill.data.asr.word_lm.
+# KENLM_BUILD_PACKAGES (one definition each), read with the project's Python (first argument, default
+# .venv/bin/python). Idempotent: installed packages are left alone.
 # Where apt-get is missing, or we are neither root nor allowed passwordless sudo, or apt-get fails (no
 # mirror reachable), it prints one line naming what is skipped and what needs it, and exits 0: everything
 # else, tests included, works without these packages (the tests use the text sample shipped in the package).
 set -u
 PYTHON_BIN="${1:-.venv/bin/python}"
-if ! PACKAGES=$("$PYTHON_BIN" -c 'from crossdistill.data.asr.text_sources import PACKAGES; print(*PACKAGES)'); then
+if ! PACKAGES=$("$PYTHON_BIN" -c 'from crossdistill.data.asr.text_sources import PACKAGES
+from crossdistill.data.asr.word_lm import KENLM_BUILD_PACKAGES
+print(*PACKAGES, *KENLM_BUILD_PACKAGES)'); then
     echo "install-system-packages: cannot read the package list with $PYTHON_BIN (install the project first)" >&2
     exit 1
 fi
-NEEDS="the LM text corpus (load_text_splits(source=\"debian\"), docs/asr-text.md)"
+NEEDS="the LM text corpus (load_text_splits(source=\"debian\"), docs/asr-text.md) and building lmplz (docs/asr.md)"
+BUILD_KENLM="$(dirname "$0")/build-kenlm.sh"
 missing=()
 for package in $PACKAGES; do
     dpkg-query -W -f '${db:Status-Abbrev}' "$package" 2>/dev/null | grep -q '^ii' || missing+=("$package")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-system-packages: all Debian text packages are installed"
+    echo "install-system-packages: all Debian packages are installed"
+    "$BUILD_KENLM" "$PYTHON_BIN"
     exit 0
 fi
 skip() {
@@ -40,3 +46,4 @@ install() {
 install || { "${SUDO[@]}" apt-get update -qq >/tmp/crossdistill-apt.log 2>&1 && install; } \
     || skip "apt-get failed, see /tmp/crossdistill-apt.log"
 echo "install-system-packages: installed ${missing[*]}"
+"$BUILD_KENLM" "$PYTHON_BIN"
