@@ -1,0 +1,125 @@
+"""The Fig. 3 sweep: its report from hand-made runs (numbers, paired tests, findings, figures), and the whole command
+at toy size on the tiny corpus, resumed without retraining anything."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from crossdistill.cli import main
+from crossdistill.experiments.asr.fig3 import Fig3Settings, plan_runs
+from crossdistill.experiments.asr.fig3_report import write_fig3_report
+
+# Test WER (%) per seed 0, 1, 2 of each point (whole numbers: a fake run has 100 reference words). LST swings
+# with lambda and is above the baseline at 0.9; the multi-task head is below the baseline everywhere.
+WERS = {
+    ("supervised", None): [30.0, 32.0, 31.0],
+    ("lst", 0.1): [28.0, 31.0, 31.0],
+    ("lst", 0.9): [36.0, 39.0, 38.0],
+    ("multitask", 0.1): [27.0, 30.0, 28.0],
+    ("multitask", 0.9): [28.0, 29.0, 28.0],
+}
+ECE = {"supervised": 0.02, "lst": 0.05, "multitask": 0.021}
+
+
+def write_fake_run(folder: Path, method: str, weight: float | None, seed: int, wer: float) -> None:
+    """A finished run's metrics.json and test hypotheses (10 utterances of 10 words, errors spread to match WER)."""
+    folder.mkdir(parents=True)
+    errors = round(wer)  # of 100 reference words
+    rows = [["utt_id", "errors", "reference_words", "reference", "hypothesis"]]
+    for i in range(10):
+        e = errors // 10 + (1 if i < errors % 10 else 0)
+        rows.append([f"1-1-{i:04d}", str(e), "10", "A " * 10, "B " * 10])
+    (folder / "hypotheses").mkdir()
+    with open(folder / "hypotheses" / "test.tsv", "w", newline="") as handle:
+        csv.writer(handle, delimiter="\t", lineterminator="\n").writerows(rows)
+    metrics = {"objective": {"name": method, "weight": 0.0 if weight is None else weight}, "seed": seed,
+               "test_wer": errors / 100, "dev_wer": errors / 100 + 0.01, "seconds": 10.0, "parameters": 1000,
+               "decode": {"beam": 4}, "dev_ece": {"top1": ECE[method], "top2": 2 * ECE[method],
+                                                  "top3": ECE[method] + seed / 1000}}  # fmt: skip
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+@pytest.fixture
+def fake_sweep(tmp_path: Path) -> Path:
+    settings = Fig3Settings(seeds=(0, 1, 2), lambdas=(0.1, 0.9))
+    for run in plan_runs(tmp_path, settings):
+        write_fake_run(run.out, run.method, run.weight, run.seed, WERS[(run.method, run.weight)][run.seed])
+    return tmp_path
+
+
+def test_the_report_holds_means_paired_tests_and_the_papers_findings(fake_sweep):
+    report = write_fig3_report(fake_sweep)
+    data = json.loads((fake_sweep / "report.json").read_text())
+    rows = {(r["method"], r["lambda"]): r for r in data["rows"]}
+    for key, wers in WERS.items():
+        assert rows[key]["test_wer_mean"] == pytest.approx(statistics.mean(wers))
+        assert rows[key]["test_wer_std"] == pytest.approx(statistics.stdev(wers))
+    differences = [a - b for a, b in zip(WERS[("lst", 0.9)], WERS[("supervised", None)], strict=True)]
+    lst = rows[("lst", 0.9)]
+    assert lst["differences_pp"] == pytest.approx(differences)
+    assert lst["t_p"] == pytest.approx(stats.ttest_1samp(differences, 0.0).pvalue)
+    # Holm over the four points: sorted p's times (m - rank), running maximum, capped at 1.
+    tested = sorted((r for r in data["rows"] if r.get("t_p") is not None), key=lambda r: r["t_p"])
+    running = 0.0
+    for rank, row in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * row["t_p"]))
+        assert row["t_p_holm"] == pytest.approx(running)
+    assert len(tested) == 4
+    assert rows[("multitask", 0.1)]["wins"] == 3 and rows[("lst", 0.9)]["losses"] == 3
+    assert rows[("lst", 0.9)]["dev_ece_mean"]["top2"] == pytest.approx(0.1)
+    found = data["findings"]
+    assert found["lst_worse_than_baseline_at"] == [0.9]
+    assert found["multitask_better_than_baseline_at"] == [0.1, 0.9]
+    assert found["multitask_better_than_lst_at"] == [0.1, 0.9]
+    assert found["lst_range_pp"] == pytest.approx(
+        statistics.mean(WERS[("lst", 0.9)]) - statistics.mean(WERS[("lst", 0.1)])
+    )
+    text = report.read_text()
+    assert "| LST, eq. 3 (T = 5) | 0.9 | 3 | 37.67 ± 1.53 | +6.67 | 0/3 |" in text
+    assert "mean WER above the baseline at λ = 0.9;" in text
+    for figure in ("fig3.png", "calibration.png"):
+        assert (fake_sweep / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_sweep_settings_are_named():
+    with pytest.raises(ValueError, match=r"--lambdas must lie in \[0, 1\].*1.5"):
+        Fig3Settings(lambdas=(0.5, 1.5)).check()
+    with pytest.raises(ValueError, match="--seeds lists a seed twice"):
+        Fig3Settings(seeds=(1, 1)).check()
+
+
+TOY = ["--subwords", "60", "--senones", "130", "--lm", "model.hidden_dim=16", "--lm", "model.embedding_dim=8",
+       "--lm", "model.num_layers=1", "--lm", "epochs=1", "--lm", "trainer.accelerator=cpu",
+       "model.d_model=16", "model.num_heads=2", "model.ff_dim=32", "model.encoder_layers=1", "model.decoder_layers=1",
+       "model.conv_channels=4", "epochs=1", "batch_size=8", "warmup_steps=2", "decode.beam=2", "decode.max_tokens=20",
+       "trainer.accelerator=cpu"]  # fmt: skip
+
+
+def test_the_command_runs_a_toy_sweep_and_resumes_without_retraining(asr_tiny_corpus, tmp_path, capsys):
+    out = tmp_path / "fig3"
+    argv = ["asr", "benchmark", "fig3", "--out", str(out), "--corpus", str(asr_tiny_corpus), "--seeds", "0",
+            "--lambdas", "0.5", *TOY]  # fmt: skip
+    assert main(argv) == 0
+    runs = sorted(out.glob("runs/**/seed0/metrics.json"))
+    assert [str(p.relative_to(out / "runs")) for p in runs] == [
+        "lst/lambda0.5/seed0/metrics.json",
+        "multitask/lambda0.5/seed0/metrics.json",
+        "supervised/seed0/metrics.json",
+    ]
+    stamps = [p.stat().st_mtime_ns for p in runs]
+    table = (out / "report.md").read_text().split("## Test WER against λ")[1].split("Δ < 0")[0]
+    assert main(argv) == 0
+    assert "3 runs, 3 finished, 0 to do" in capsys.readouterr().out
+    assert [p.stat().st_mtime_ns for p in runs] == stamps
+    assert (out / "report.md").read_text().split("## Test WER against λ")[1].split("Δ < 0")[0] == table
+    state = json.loads((out / "fig3.json").read_text())
+    assert set(state["wall_seconds"]) == {"units", "lm", "teacher_cache", "runs"}
+    other = [*argv[:-1], "trainer.accelerator=cpu", "epochs=2"]
+    assert main(other) == 2  # another sweep in the same folder is refused
+    assert "train_overrides" in capsys.readouterr().err
