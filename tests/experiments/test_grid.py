@@ -46,3 +46,15 @@ def test_grid_refuses_a_changed_configuration(pipeline, mini_grid, tmp_path):
     plan_grid(grid, [0], tmp_path / "g", base)
     with pytest.raises(ValueError, match="another configuration"):
         plan_grid(grid, [0], tmp_path / "g", [*base, "lr=0.1"])
+
+
+def test_a_misspelled_policy_in_any_cell_stops_the_grid_before_anything_is_written(mini_grid, tmp_path):
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("objective:\n  terms:\n    - {teacher_output: logits/intent, student_head: intent, "
+                    "policy: {schedule: triangular, decision: dropuot}}\n")  # fmt: skip
+    grid = tmp_path / "grid_with_typo.yaml"
+    grid.write_text(mini_grid.read_text() + f"  typo: {typo}\n")
+    out = tmp_path / "g"
+    with pytest.raises(ValueError, match=r"cell 'typo'.*unknown weight decision 'dropuot'"):
+        plan_grid(grid, [0, 1], out, ["corpus=/c", "acoustic=/a"])
+    assert not out.exists() or not any(out.rglob("*")), "no run config is written when any cell is bad"

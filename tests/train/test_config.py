@@ -40,6 +40,28 @@ def test_unknown_policy_in_config_fails_before_training(tmp_path):
         "objective:\n  terms:\n"
         "    - {teacher_output: logits/intent, student_head: intent, policy: {decision: oracle}}\n"
     )
-    config = load_train_config(path, REQUIRED)
-    with pytest.raises(ValueError, match="unknown weight decision 'oracle'"):
-        build_objective(to_plain(config.objective))
+    with pytest.raises(ValueError, match=f"{path}: unknown weight decision 'oracle'"):
+        load_train_config(path, REQUIRED)  # at load, before a run folder exists
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("objective.terms=[{teacher_output: logits/intent, student_head: intent, policy: {decision: dropuot}}]",
+         "unknown weight decision 'dropuot'"),
+        ("objective.terms=[{teacher_output: logits/intent, student_head: intent, policy: {schedule: triangluar}}]",
+         "unknown schedule 'triangluar'"),
+        ("objective.terms=[{teacher_output: logits/intent, student_head: intent, policy: {schedule: triangular, "
+         "schedule_params: {pek: 3}}}]", "pek"),
+        ("objective.terms=[{teacher_output: logits/intent, student_head: intnet}]", "student_head 'intnet'"),
+        ("objective.terms=[{teacher_output: logits/intent, student_head: intent, temperature: warm}]",
+         "must be a number"),
+        ("objective.terms=[{teacher_output: logits/intent, student_head: intent, distance: l3}]", "l3"),
+        ("intent.hiden=8", "unknown key"),
+        ("intent_input=words", "intent_input must be one of"),
+        ("epochs=0", "epochs must be at least 1"),
+    ],
+)  # fmt: skip
+def test_the_whole_config_is_checked_at_load(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_train_config(CONFIGS[0], [*REQUIRED, override])

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from tqdm.auto import tqdm
 
 from crossdistill.common import atomic_write_text
-from crossdistill.train.config import TrainConfig, load_train_config
+from crossdistill.common.progress import show_progress
+from crossdistill.train.config import TrainConfig, check_train_config, load_train_config
 from crossdistill.train.run import METRICS_FILE
 
 GRID_FILE = "grid.json"
@@ -56,7 +58,7 @@ def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[st
     for item in grid_overrides:
         teacher_dir = item.split("=", 1)[1]
     base = grid.get("base") or OmegaConf.create({})
-    runs = []
+    planned = []  # every run's config, checked before any is written
     for cell, relative in grid.cells.items():
         cell_config = (grid_config.parent / relative).resolve()
         if not cell_config.is_file():
@@ -64,20 +66,25 @@ def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[st
         for seed in seeds:
             run_out = Path(out) / cell / f"seed{seed}"
             # schema < cell file < grid base < command-line overrides < this run's out and seed
-            merged = OmegaConf.merge(
-                OmegaConf.structured(TrainConfig),
-                OmegaConf.load(cell_config),
-                base,
-                OmegaConf.from_dotlist([*train_overrides, f"out={run_out}", f"seed={seed}"]),
-            )
+            try:
+                merged = OmegaConf.merge(
+                    OmegaConf.structured(TrainConfig),
+                    OmegaConf.load(cell_config),
+                    base,
+                    OmegaConf.from_dotlist([*train_overrides, f"out={run_out}", f"seed={seed}"]),
+                )
+            except OmegaConfBaseException as error:
+                raise ValueError(f"cell {cell!r} ({cell_config}): {error}".splitlines()[0]) from error
+            check_train_config(merged, f" in cell {cell!r} ({cell_config})")
             path = run_out / "run_config.yaml"
             text = OmegaConf.to_yaml(merged)
             if path.is_file() and path.read_text() != text:
                 raise ValueError(f"{path} was planned with another configuration; use a new --out or remove {run_out}")
-            if not path.is_file():
-                atomic_write_text(path, text)
-            load_train_config(path)  # validates: missing corpus/acoustic, bad keys
-            runs.append(GridRun(cell, seed, path, run_out))
+            planned.append((GridRun(cell, seed, path, run_out), text))
+    for run, text in planned:
+        if not run.config_path.is_file():
+            atomic_write_text(run.config_path, text)
+    runs = [run for run, _ in planned]
     info = {
         "grid_config": str(grid_config.resolve()),
         "cells": list(grid.cells),
@@ -98,12 +105,19 @@ def run_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[str
     if todo:
         _prepare_shared_caches(todo[0])
     if jobs <= 1:
-        for run in tqdm(todo, desc="grid", unit="run"):
+        for run in tqdm(todo, desc="grid", unit="run", disable=not show_progress()):
             _train_in_process(run)
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(tqdm(pool.map(lambda r: _train_subprocess(r, threads), todo), total=len(todo), desc="grid"))
+            list(
+                tqdm(
+                    pool.map(lambda r: _train_subprocess(r, threads), todo),
+                    total=len(todo),
+                    desc="grid",
+                    disable=not show_progress(),
+                )
+            )
     previous = _read_info(out)
     info["wall_seconds"] = previous.get("wall_seconds", 0.0) + (time.time() - started)
     info["finished_runs"] = sum(run.finished for run in runs)

@@ -94,6 +94,7 @@ class DistillationTerm:
 
     def __post_init__(self) -> None:
         DISTANCES.get(self.distance)
+        _require_number(self.temperature, f"temperature of term {self.label}")
         if not self.temperature > 0:
             raise ValueError(f"temperature of term {self.label} must be > 0, got {self.temperature}")
 
@@ -213,6 +214,8 @@ class LabelInterpolationObjective:
     temperature: float = 5.0  # paper 001 fixes T = 5 in its LST sweep
 
     def __post_init__(self) -> None:
+        _require_number(self.alpha, "alpha")
+        _require_number(self.temperature, "temperature")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
         if not self.temperature > 0:
@@ -255,6 +258,11 @@ def build_objective(config: dict[str, Any] | None) -> DistillationObjective | La
             raise ValueError(f"unknown objective keys: {sorted(unknown)}")
         return DistillationObjective(terms=terms, combination=config.get("combination", "weighted"))
     return cls(**config)
+
+
+def _require_number(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} must be a number, got {value!r}")
 
 
 def _lookup(outputs: dict[str, Tensor], key: str, what: str) -> Tensor:

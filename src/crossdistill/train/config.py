@@ -13,7 +13,10 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from crossdistill.students.slu import UNFREEZE_SCOPES
+from crossdistill.kd import build_objective
+from crossdistill.students.configs import config_from_dict
+from crossdistill.students.intent import SLOT_HEADS, IntentConfig
+from crossdistill.students.slu import INTENT_INPUTS, UNFREEZE_SCOPES
 
 SUPERVISED_MODES = ("intent", "slots")
 OPTIMIZERS = ("adam", "sgd")
@@ -94,19 +97,65 @@ def load_train_config(path: str | Path | None = None, overrides: list[str] | Non
         if overrides:
             layers.append(OmegaConf.from_dotlist(list(overrides)))
         config = OmegaConf.merge(*layers)
-        missing = sorted(key for key in ("corpus", "acoustic", "out") if OmegaConf.is_missing(config, key))
     except OmegaConfBaseException as error:
         where = f" in {path}" if path else ""
         raise ValueError(f"bad training config{where}: {error}".splitlines()[0]) from error
-    if missing:
-        raise ValueError(f"training config lacks {missing}; set them in the file or as key=value overrides")
-    if config.optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {config.optimizer!r}")
-    if config.unfreeze not in UNFREEZE_SCOPES:
-        raise ValueError(f"unfreeze must be one of {list(UNFREEZE_SCOPES)}, got {config.unfreeze!r}")
-    if config.supervised not in SUPERVISED_MODES:
-        raise ValueError(f"supervised must be one of {list(SUPERVISED_MODES)}, got {config.supervised!r}")
+    check_train_config(config, f" in {path}" if path else "")
     return config
+
+
+def check_train_config(config: DictConfig, where: str = "") -> None:
+    """Check every setting of a merged config before anything is written: choices, numbers, the intent module's
+    overrides, and the objective built as the distillation core types it (distances, policies, schedules and
+    their parameters, decisions, heads). Raises ValueError naming the setting (and ``where``)."""
+    missing = sorted(key for key in ("corpus", "acoustic", "out") if OmegaConf.is_missing(config, key))
+    if missing:
+        raise ValueError(f"training config lacks {missing}{where}; set them in the file or as key=value overrides")
+    choices = {"optimizer": OPTIMIZERS, "unfreeze": UNFREEZE_SCOPES, "supervised": SUPERVISED_MODES,
+               "intent_input": INTENT_INPUTS}  # fmt: skip
+    for key, allowed in choices.items():
+        if config[key] not in allowed:
+            raise ValueError(f"{key} must be one of {list(allowed)}, got {config[key]!r}{where}")
+    for key in ("epochs", "batch_size"):
+        if config[key] < 1:
+            raise ValueError(f"{key} must be at least 1, got {config[key]}{where}")
+    if not config.lr > 0 or config.weight_decay < 0:
+        raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {config.lr} and {config.weight_decay}{where}")
+    try:
+        intent = config_from_dict(IntentConfig, {**to_plain(config.intent), "heads": {"intent": 1}}, "intent")
+        intent.validate()
+        if not 0 <= intent.dropout < 1:
+            raise ValueError(f"intent.dropout must lie in [0, 1), got {intent.dropout}")
+        objective = build_objective(to_plain(config.objective))
+        _check_objective(objective, config)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(f"bad training config{where}: {error}") from error
+
+
+def _check_objective(objective, config: DictConfig) -> None:
+    heads = {"intent"} if config.supervised == "intent" else set(SLOT_HEADS)
+    terms = getattr(objective, "terms", None)
+    if terms is None:  # LST: the supervised head learns the interpolated target
+        if objective.student_head not in heads:
+            raise ValueError(f"objective.student_head {objective.student_head!r} is not a head of {sorted(heads)}")
+        return
+    for term in terms:
+        if term.student_head not in heads:
+            raise ValueError(f"term {term.label}: student_head {term.student_head!r} is not a head of {sorted(heads)}")
+        for epoch in range(1, config.epochs + 1):  # runs the schedule with its parameters, as training will
+            term.policy.scheduled_factor(epoch, config.epochs)
+
+
+# Settings that change how a run is executed, not what it computes: a resumed run may change them.
+EXECUTION_KEYS = ("out", "threads", "num_workers")
+TRAINER_EXECUTION_KEYS = ("progress_bar",)
+
+
+def run_identity(config: DictConfig) -> dict[str, Any]:
+    """The settings that a resumed run must share with the run it continues (all but ``EXECUTION_KEYS``)."""
+    identity = {key: value for key, value in to_plain(config).items() if key not in EXECUTION_KEYS}
+    identity["trainer"] = {k: v for k, v in identity.get("trainer", {}).items() if k not in TRAINER_EXECUTION_KEYS}
+    return identity
 
 
 def to_plain(config: DictConfig) -> dict[str, Any]:

@@ -123,6 +123,9 @@ class IntentDataModule(pl.LightningDataModule):
     Validation runs two loaders, valid then test, so that every epoch logs both errors: the checkpoint is chosen
     on valid and the test error of that same epoch is reported. Under DDP the training loader shards the data with
     a DistributedSampler seeded by the run's seed (the Trainer's automatic sampler is switched off).
+
+    One process shuffles with one generator for the whole run (each epoch draws from where the last left off); its
+    state is part of the checkpoint (``state_dict``), so a resumed run shuffles as the uninterrupted one does.
     """
 
     def __init__(
@@ -141,6 +144,14 @@ class IntentDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def state_dict(self) -> dict:
+        return {"shuffle_generator": self.generator.get_state()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if "shuffle_generator" in state_dict:
+            self.generator.set_state(state_dict["shuffle_generator"])
 
     def _loader(self, split: str, shuffle: bool, distributed: bool = False) -> DataLoader:
         dataset = self.datasets[split]
@@ -154,7 +165,7 @@ class IntentDataModule(pl.LightningDataModule):
             shuffle, generator = False, None
         else:
             sampler = None
-            generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+            generator = self.generator if shuffle else None
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

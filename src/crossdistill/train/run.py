@@ -10,18 +10,19 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from crossdistill.common import atomic_write_text
+from crossdistill.common.environment import numeric_environment
+from crossdistill.common.progress import show_progress
 from crossdistill.data.corpus import load_corpus
 from crossdistill.data.loading import speech_datasets
 from crossdistill.kd import build_objective
 from crossdistill.students.intent import IntentConfig, supervised_heads
 from crossdistill.students.slu import SLUStudent, build_student
 from crossdistill.train.acoustic_inputs import feature_config_for
-from crossdistill.train.config import to_plain
+from crossdistill.train.config import run_identity, to_plain
 from crossdistill.train.encoded_cache import build_encoded_cache
 from crossdistill.train.intent_data import (
     AudioIntentDataset,
@@ -31,6 +32,14 @@ from crossdistill.train.intent_data import (
     collate_encoded,
 )
 from crossdistill.train.intent_module import IntentDistillationModule
+from crossdistill.train.progress import progress_callbacks
+from crossdistill.train.resume import (
+    EpochEndCheckpoint,
+    ResumePoint,
+    find_resume_point,
+    refuse_other_settings,
+    run_loggers,
+)
 from crossdistill.train.teacher_tensors import open_teacher_lookup
 from crossdistill.train.utterance_correctness import (
     TEST_CORRECTNESS_FILE,
@@ -39,6 +48,8 @@ from crossdistill.train.utterance_correctness import (
 )
 
 METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.yaml"
+EPOCH_LINE_KEYS = ("train/loss_epoch", "train/error", "valid/error", "test/error")
 
 
 def choose_epoch(history: list[dict]) -> dict:
@@ -71,37 +82,57 @@ def audio_datasets(student: SLUStudent, corpus, lookup, progress: bool = True) -
     return {split: AudioIntentDataset(dataset, lookup) for split, dataset in speech.items()}
 
 
-def train_intent(config: DictConfig) -> dict[str, Any]:
-    """Train one run; returns (and writes to ``out/metrics.json``) the selected and last epochs' errors."""
-    started = time.time()
+def previous_run(config: DictConfig) -> dict[str, Any] | None:
+    """The metrics of the finished run in ``config.out`` (None if unfinished); refuses a folder that holds a run
+    with other settings, since it would resume (or skip) a different run."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", OmegaConf.to_yaml(config))
+    if (out / CONFIG_FILE).is_file():
+        previous = run_identity(OmegaConf.load(out / CONFIG_FILE))
+        refuse_other_settings(out, "training run", previous, run_identity(config))
+    if (out / METRICS_FILE).is_file():
+        return json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
+    return None
+
+
+def train_intent(config: DictConfig) -> dict[str, Any]:
+    """Train one run; returns (and writes to ``out/metrics.json``) the selected and last epochs' errors.
+
+    A folder that holds this run's checkpoint resumes it exactly (see ``crossdistill.train.resume``); a finished run
+    is returned as it is, without touching a file.
+    """
+    started = time.time()
+    finished = previous_run(config)
+    if finished is not None:
+        return finished
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS when on a GPU
     pl.seed_everything(config.seed, workers=True, verbose=False)
     if config.threads:
         torch.set_num_threads(config.threads)
 
+    # Every input is read and checked before the run folder is written.
     corpus = load_corpus(config.corpus)
     objective = build_objective(to_plain(config.objective))
     student = build_run_student(config, corpus)
-
     teacher_keys = sorted(objective.teacher_keys())
-    lookup = open_teacher_lookup(config.teacher_cache, teacher_keys) if teacher_keys else None
+    lookup = open_teacher_lookup(config.teacher_cache, teacher_keys, corpus) if teacher_keys else None
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / CONFIG_FILE, OmegaConf.to_yaml(config))
     if student.acoustic_frozen:
         encoded = prepare_encoded_outputs(student, config, corpus)
         datasets = {split: EncodedIntentDataset(corpus, split, encoded[split], lookup) for split in encoded}
         collate = collate_encoded
     else:
-        datasets, collate = audio_datasets(student, corpus, lookup, config.trainer.progress_bar), collate_audio
+        progress = show_progress(config.trainer.progress_bar)
+        datasets, collate = audio_datasets(student, corpus, lookup, progress), collate_audio
     data = IntentDataModule(datasets, config.batch_size, config.num_workers, config.seed, config.shuffle, collate)
     module = IntentDistillationModule(
         student, objective, config.supervised, config.lr, config.weight_decay, config.optimizer
     )
 
-    trainer = _build_trainer(config, out)
-    last = out / "checkpoints" / "last.ckpt"
-    trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
+    resume = find_resume_point(out / "checkpoints")
+    trainer = _build_trainer(config, out, resume)
+    trainer.fit(module, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
     if trainer.global_rank != 0:
         return {}
 
@@ -129,6 +160,7 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
         "epochs": config.epochs,
         "history": module.history,
         "wall_seconds": time.time() - started,
+        "environment": numeric_environment(),  # what the last bits depend on beyond config and data
         "selection": "lowest validation error; test error reported at that epoch",
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
@@ -144,18 +176,17 @@ def _describe(objective) -> str:
     return " + ".join(f"{t.distance}[{t.policy.describe()}]" for t in terms)
 
 
-def _build_trainer(config: DictConfig, out: Path) -> pl.Trainer:
-    checkpoint = ModelCheckpoint(
+def _build_trainer(config: DictConfig, out: Path, resume: ResumePoint | None) -> pl.Trainer:
+    best = ModelCheckpoint(
         dirpath=out / "checkpoints",
         filename="best-{epoch:03d}",
         monitor="valid/error",
         mode="min",
-        save_last=True,
         save_top_k=1,
+        enable_version_counter=False,  # a repeated epoch rewrites its own file
     )
-    callbacks = [checkpoint]
-    if config.trainer.progress_bar:
-        callbacks.append(TQDMProgressBar(leave=False))
+    bar, progress = progress_callbacks(config.trainer.progress_bar, EPOCH_LINE_KEYS)
+    callbacks = [best, EpochEndCheckpoint(out / "checkpoints"), *progress]
     return pl.Trainer(
         max_epochs=config.epochs,
         accelerator=config.trainer.accelerator,
@@ -165,11 +196,11 @@ def _build_trainer(config: DictConfig, out: Path) -> pl.Trainer:
         precision=config.trainer.precision,
         deterministic=config.trainer.deterministic,
         log_every_n_steps=config.trainer.log_every_n_steps,
-        enable_progress_bar=config.trainer.progress_bar,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
         use_distributed_sampler=False,  # the data module shards the training set itself
         callbacks=callbacks,
-        logger=[CSVLogger(out, name="logs", version=""), TensorBoardLogger(out, name="tensorboard", version="")],
+        logger=run_loggers(out, "logs", resume),
         default_root_dir=out,
     )
