@@ -101,7 +101,7 @@ def test_pretraining_beats_chance_and_resumes_exactly(corpus72, tmp_path):
         assert scores["phoneme_frame_accuracy"] > 1.3 * scores["phoneme_majority_accuracy"], scores
     for name in ("model.safetensors", "config.json", "vocab.json", "checkpoints/last.ckpt", "checkpoints/best.ckpt"):
         assert (interrupted / name).is_file(), name
-    assert list((interrupted / "logs" / "csv").glob("*/metrics.csv"))
+    assert (interrupted / "logs" / "csv" / "metrics.csv").is_file()
 
     module = AcousticModule.from_pretrained(interrupted)
     vocab = json.loads((interrupted / "vocab.json").read_text())

@@ -14,8 +14,9 @@ Output folder::
     model.safetensors, config.json, vocab.json   the pre-trained module (AcousticModule.from_pretrained)
     metrics.json                                 frame accuracies (valid, test), majority-class chance, ...
     pretrain_run.json                            the settings; a re-run with other settings is refused
-    checkpoints/last.ckpt, checkpoints/best.ckpt Lightning checkpoints; a re-run resumes from last.ckpt
-    logs/                                        CSV and TensorBoard logs
+    checkpoints/last.ckpt, checkpoints/best.ckpt Lightning checkpoints; a re-run resumes from last.ckpt exactly
+                                                 (crossdistill.train.resume); a finished run is left as it is
+    logs/csv/metrics.csv, logs/tensorboard/      CSV and TensorBoard logs, continued across restarts
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from crossdistill.common import atomic_write_text
+from crossdistill.common.progress import show_progress
 from crossdistill.data.corpus import load_corpus
 from crossdistill.data.loading import IGNORE_INDEX
 from crossdistill.students.acoustic import AcousticConfig, AcousticModule
@@ -41,6 +44,15 @@ from crossdistill.students.configs import config_from_dict, config_to_dict
 from crossdistill.students.presets import acoustic_preset
 from crossdistill.students.slu import count_parameters
 from crossdistill.train.pretrain_data import PretrainDataModule, build_vocabularies, require_alignments
+from crossdistill.train.pretrain_options import PretrainOptions
+from crossdistill.train.progress import progress_callbacks
+from crossdistill.train.resume import (
+    EpochEndCheckpoint,
+    ResumePoint,
+    find_resume_point,
+    refuse_other_settings,
+    run_loggers,
+)
 
 RUN_FILE = "pretrain_run.json"
 METRICS_FILE = "metrics.json"
@@ -126,91 +138,41 @@ class AcousticPretrainer(pl.LightningModule):
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self._step(batch, "test")
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # The global RNG drives dropout; saving it makes a resumed run repeat an uninterrupted one exactly
-        # (the batch order is already a function of seed and epoch). Tensors only: loads with weights_only.
-        checkpoint["rng_state"] = {"torch": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            checkpoint["rng_state"]["cuda"] = torch.cuda.get_rng_state_all()
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint.get("rng_state")
-        if state is not None:
-            torch.set_rng_state(state["torch"])
-            if "cuda" in state and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["cuda"])
-
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.module.parameters(), lr=self.lr)
 
 
-@dataclass
-class PretrainOptions:
-    """One pre-training run (the ``crossdistill pretrain`` options).
-
-    Fields:
-      corpus: corpus root with alignments. out: output folder.
-      preset: student size ("tiny", "default", "lugosch"). frontend: "sincnet" or "logmel".
-      epochs, batch_size, lr, seed: optimisation. max_utterances: cap per split (seeded subset).
-      num_workers: DataLoader workers. cache_dir: log-mel feature cache root.
-      accelerator, devices: Lightning's. progress: progress bars.
-      threads: CPU threads for PyTorch (None: PyTorch's default, one per core). On a machine shared with
-        other jobs, 1 avoids thread oversubscription, which can slow these small recurrent models tenfold.
-    """
-
-    corpus: str
-    out: str
-    preset: str = "default"
-    frontend: str = "sincnet"
-    epochs: int = 10
-    batch_size: int = 16
-    lr: float = 1e-3
-    seed: int = 0
-    max_utterances: int | None = None
-    num_workers: int = 0
-    cache_dir: str | None = None
-    accelerator: str = "auto"
-    devices: int = 1
-    progress: bool = True
-    threads: int | None = None
-
-    def identity(self) -> dict[str, Any]:
-        """The settings a resumed run must share with the run it continues (``epochs`` may grow)."""
-        keep = ("preset", "frontend", "batch_size", "lr", "seed", "max_utterances")
-        return {key: getattr(self, key) for key in keep}
-
-
-def check_run_identity(out: Path, options: PretrainOptions, corpus_fingerprint: str) -> None:
-    """Record the run's settings in ``out``, or refuse if ``out`` holds a run with other settings."""
+def check_run_identity(out: Path, options: PretrainOptions, corpus_fingerprint: str) -> dict[str, Any] | None:
+    """Refuse ``out`` if it holds a run with other settings; return that run's metrics if it is finished with as many
+    epochs as ``options`` asks for (None if there is something to train)."""
     identity = {**options.identity(), "corpus": corpus_fingerprint}
     path = out / RUN_FILE
     if path.is_file():
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous.get("identity") != identity:
-            changed = sorted(
-                key
-                for key in set(identity) | set(previous.get("identity", {}))
-                if identity.get(key) != previous.get("identity", {}).get(key)
-            )
-            raise ValueError(
-                f"{out} holds a pre-training run with other settings ({', '.join(changed)} differ); "
-                "use a new --out folder, or the same settings to resume it"
-            )
-    atomic_write_text(path, json.dumps({"identity": identity, "options": asdict(options)}, indent=2) + "\n")
+        previous = json.loads(path.read_text(encoding="utf-8")).get("identity", {})
+        refuse_other_settings(out, "pre-training run", previous, identity)
+    if (out / METRICS_FILE).is_file():
+        metrics = json.loads((out / METRICS_FILE).read_text(encoding="utf-8"))
+        if metrics.get("epochs") == options.epochs:
+            return metrics
+    return None
+
+
+def record_run_identity(out: Path, options: PretrainOptions, corpus_fingerprint: str) -> None:
+    identity = {**options.identity(), "corpus": corpus_fingerprint}
+    atomic_write_text(out / RUN_FILE, json.dumps({"identity": identity, "options": asdict(options)}, indent=2) + "\n")
 
 
 def pretrain_acoustic(options: PretrainOptions) -> dict[str, Any]:
     """Run (or resume) pre-training; returns the metrics also written to ``out/metrics.json``."""
     started = time.time()
-    if options.epochs < 1:
-        raise ValueError(f"--epochs must be at least 1, got {options.epochs}")
-    if options.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {options.batch_size}")
     corpus = load_corpus(options.corpus)
     require_alignments(corpus)
     out = Path(options.out)
+    finished = check_run_identity(out, options, corpus.fingerprint())
+    if finished is not None:
+        return finished  # the same command again: the finished run is left as it is
     out.mkdir(parents=True, exist_ok=True)
-    check_run_identity(out, options, corpus.fingerprint())
+    record_run_identity(out, options, corpus.fingerprint())
     if options.threads is not None:
         torch.set_num_threads(options.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on a GPU
@@ -231,17 +193,14 @@ def pretrain_acoustic(options: PretrainOptions) -> dict[str, Any]:
         num_workers=options.num_workers,
         max_utterances=options.max_utterances,
         cache_dir=options.cache_dir,
-        progress=options.progress,
+        progress=show_progress(options.progress),
     )
 
-    trainer = _build_trainer(options, out)
-    last = out / "checkpoints" / "last.ckpt"
-    resumed_after_epochs = None  # epochs already completed by the run this one continues
-    if last.is_file():
-        resumed_after_epochs = int(torch.load(last, map_location="cpu", weights_only=True)["epoch"]) + 1
-    trainer.fit(model, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
+    resume = find_resume_point(out / "checkpoints")
+    trainer = _build_trainer(options, out, resume)
+    trainer.fit(model, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
 
-    best = trainer.checkpoint_callback.best_model_path or str(last)
+    best = trainer.checkpoint_callback.best_model_path
     best_state = torch.load(best, map_location="cpu", weights_only=True)
     results = {}
     for split, run in (("valid", trainer.validate), ("test", trainer.test)):
@@ -263,7 +222,7 @@ def pretrain_acoustic(options: PretrainOptions) -> dict[str, Any]:
         "epochs": trainer.current_epoch,
         "best_epoch": int(best_state["epoch"]) + 1,  # counted from 1, like "epochs"
         "best_checkpoint": os.path.relpath(best, out),
-        "resumed_after_epochs": resumed_after_epochs,
+        "resumed_after_epochs": resume.epoch if resume else None,  # epochs done by the run this one continued
         "valid": results["valid"],
         "test": results["test"],
         "seconds": round(time.time() - started, 1),
@@ -277,21 +236,19 @@ def _split_metrics(logged: dict[str, float], split: str) -> dict[str, float]:
     return {key: round(float(logged[f"{split}/{key}"]), 4) for key in keys}
 
 
-def _build_trainer(options: PretrainOptions, out: Path) -> pl.Trainer:
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
-    checkpoint = ModelCheckpoint(
-        dirpath=out / "checkpoints", filename="best", monitor="valid/loss", mode="min", save_last=True
+def _build_trainer(options: PretrainOptions, out: Path, resume: ResumePoint | None) -> pl.Trainer:
+    best = ModelCheckpoint(
+        dirpath=out / "checkpoints", filename="best", monitor="valid/loss", mode="min", enable_version_counter=False
     )
+    bar, progress = progress_callbacks(options.progress, ("train/loss", "valid/loss", "valid/phoneme_frame_accuracy"))
     return pl.Trainer(
         max_epochs=options.epochs,
         accelerator=options.accelerator,
         devices=options.devices,
         deterministic=True,
-        callbacks=[checkpoint],
-        logger=[CSVLogger(out / "logs", name="csv"), TensorBoardLogger(out / "logs", name="tensorboard")],
-        enable_progress_bar=options.progress,
+        callbacks=[best, EpochEndCheckpoint(out / "checkpoints"), *progress],
+        logger=run_loggers(out / "logs", "csv", resume),
+        enable_progress_bar=bar,
         enable_model_summary=False,
         log_every_n_steps=10,
         num_sanity_val_steps=0,
