@@ -12,6 +12,10 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     # D's defaults have one definition, in the distillation core (torch is imported at startup anyway).
     from crossdistill.kd import DEFAULT_DROPOUT_SITE, DEFAULT_N_MASKS, DEFAULT_P, DROPOUT_SITES
+    from crossdistill.teachers.text.training import DEFAULT_EPOCHS, DEFAULT_HEAD_LR_SCALE, DEFAULT_LR, TrainOptions
+
+    def per_arch(defaults: dict) -> str:
+        return ", ".join(f"{value:g} {arch}" for arch, value in defaults.items())
 
     parser = subparsers.add_parser("teacher", help="text teacher: fine-tune on transcripts, cache its outputs")
     commands = parser.add_subparsers(dest="teacher_command", metavar="SUBCOMMAND", required=True)
@@ -24,7 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(train/valid/test text error) and train.log to --out.",
     )
     train.add_argument("--corpus", type=Path, required=True, help="corpus root in the FSC layout")
-    train.add_argument("--out", type=Path, required=True, help="teacher folder to write (must be new or empty)")
+    train.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="teacher folder to write (new or empty; the same command again resumes an interrupted run and leaves a "
+        "finished one as it is)",
+    )
     train.add_argument(
         "--encoder",
         help="Hugging Face encoder: a local model folder, a hub name, or 'minilm' (the packaged all-MiniLM-L6-v2, "
@@ -33,29 +43,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--arch",
         choices=("transformer", "scratch"),
-        default="transformer",
-        help="'scratch': a small BiLSTM trained from random init (default: transformer)",
+        default=TrainOptions.arch,
+        help="'scratch': a small BiLSTM trained from random init (default: %(default)s)",
     )
     train.add_argument("--tokenizer", help="tokenizer folder or name (default: the encoder's; scratch: MiniLM's)")
     train.add_argument(
-        "--heads", choices=("intent", "intent+slots"), default="intent", help="classifier heads (default: intent)"
+        "--heads",
+        choices=("intent", "intent+slots"),
+        default=TrainOptions.heads,
+        help="classifier heads (default: %(default)s)",
     )
-    train.add_argument("--epochs", type=int, help="epochs over the unique pairs (default: 10 transformer, 20 scratch)")
-    train.add_argument("--lr", type=float, help="learning rate (default: 3e-4 transformer, 3e-3 scratch)")
+    train.add_argument("--epochs", type=int, help=f"epochs over the unique pairs (default: {per_arch(DEFAULT_EPOCHS)})")
+    train.add_argument("--lr", type=float, help=f"learning rate (default: {per_arch(DEFAULT_LR)})")
     train.add_argument(
         "--head-lr-scale",
         type=float,
-        help="dense layer and heads learn at lr x this (default: 10 transformer, 1 scratch)",
+        help=f"dense layer and heads learn at lr x this (default: {per_arch(DEFAULT_HEAD_LR_SCALE)})",
     )
-    train.add_argument("--batch-size", type=int, default=32, help="unique pairs per step (default 32)")
+    train.add_argument(
+        "--batch-size", type=int, default=TrainOptions.batch_size, help="unique pairs per step (default %(default)s)"
+    )
     train.add_argument(
         "--weighting",
         choices=("unique", "count"),
-        default="unique",
-        help="loss weight of each unique pair: equal, or its utterance count (default unique)",
+        default=TrainOptions.weighting,
+        help="loss weight of each unique pair: equal, or its utterance count (default %(default)s)",
     )
-    train.add_argument("--max-length", type=int, default=32, help="word pieces per transcript (default 32)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument(
+        "--max-length",
+        type=int,
+        default=TrainOptions.max_length,
+        help="word pieces per transcript (default %(default)s)",
+    )
+    train.add_argument("--seed", type=int, default=TrainOptions.seed, help="random seed (default %(default)s)")
     train.add_argument(
         "--threads", type=int, help="torch intra-op threads (default: torch's; 1 is often faster on a busy shared CPU)"
     )
@@ -112,7 +132,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise ValueError("--encoder names a pretrained encoder; it cannot be combined with --arch scratch")
     options = TrainOptions(
         arch=args.arch,
-        encoder=args.encoder or "minilm",
+        encoder=args.encoder or TrainOptions.encoder,
         tokenizer=args.tokenizer,
         heads=args.heads,
         epochs=args.epochs,

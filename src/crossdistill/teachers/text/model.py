@@ -46,21 +46,50 @@ class TeacherLabelMismatch(ValueError):
     """The teacher was trained on a label set other than the corpus's: its class ids would mean other things."""
 
 
-@dataclass
-class TeacherConfig:
-    """Everything needed to rebuild a teacher; saved as ``teacher.json`` beside the weights.
+@dataclass(kw_only=True)
+class TeacherArchitecture:
+    """The teacher's sizes: one definition shared by its saved config (:class:`TeacherConfig`) and the training
+    options (``TrainOptions``).
 
     Fields:
+      max_length: word pieces per transcript, [CLS] and [SEP] included (longer ones are truncated).
+      dense_dim: width of the dense layer on the sentence representation (256 in paper 000).
+      dropout: dropout rate on the representation and the dense layer during training.
+      embedding_dim, hidden_dim, num_layers: BiLSTM sizes (``scratch`` only).
+    """
+
+    max_length: int = 32
+    dense_dim: int = 256
+    dropout: float = 0.1
+    embedding_dim: int = 128
+    hidden_dim: int = 128
+    num_layers: int = 1
+
+    def architecture(self) -> dict[str, Any]:
+        """The sizes as a mapping (``TeacherArchitecture``'s fields only)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(TeacherArchitecture)}
+
+    def check_architecture(self) -> None:
+        if self.max_length < 3:
+            raise ValueError(f"max_length must be at least 3 ([CLS], one piece, [SEP]), got {self.max_length}")
+        for name in ("dense_dim", "embedding_dim", "hidden_dim", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class TeacherConfig(TeacherArchitecture):
+    """Everything needed to rebuild a teacher; saved as ``teacher.json`` beside the weights.
+
+    Fields (and the sizes of :class:`TeacherArchitecture`):
       arch: ``transformer`` (pretrained HF encoder) or ``scratch`` (BiLSTM from random init).
       labels: the corpus label set (``LabelSet.to_dict()``) that the class ids index.
       heads: head names, ``intent`` first, then optionally ``action``, ``object``, ``location``.
       encoder_source: where the pretrained encoder came from (folder or hub name); informational, the
         teacher folder itself holds the encoder config and all weights.
       tokenizer_source: where the tokenizer came from; a copy is saved under ``tokenizer/``.
-      max_length: word pieces per transcript, [CLS] and [SEP] included (longer ones are truncated).
-      dense_dim: width of the dense layer on the sentence representation (256 in paper 000).
-      dropout: dropout rate on the representation and the dense layer during training.
-      embedding_dim, hidden_dim, num_layers: BiLSTM sizes (``scratch`` only).
     """
 
     arch: str
@@ -68,12 +97,6 @@ class TeacherConfig:
     heads: tuple[str, ...] = HEAD_SETS["intent"]
     encoder_source: str | None = None
     tokenizer_source: str = ""
-    max_length: int = 32
-    dense_dim: int = 256
-    dropout: float = 0.1
-    embedding_dim: int = 128
-    hidden_dim: int = 128
-    num_layers: int = 1
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -82,8 +105,7 @@ class TeacherConfig:
             raise ValueError(f"unknown teacher arch {self.arch!r}; expected one of {ARCHS}")
         if not self.heads or self.heads[0] != "intent" or not set(self.heads) <= set(HEAD_SETS["intent+slots"]):
             raise ValueError(f"heads must start with 'intent' and name slots {LabelSet.SLOTS}, got {self.heads}")
-        if self.max_length < 3:
-            raise ValueError(f"max_length must be at least 3 ([CLS], one piece, [SEP]), got {self.max_length}")
+        self.check_architecture()
 
     @property
     def label_set(self) -> LabelSet:

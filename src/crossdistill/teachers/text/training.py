@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -31,11 +29,28 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from crossdistill.common import atomic_write_text
+from crossdistill.common.progress import show_progress
+from crossdistill.common.random_state import capture_random_state, restore_random_state
 from crossdistill.data.corpus import Corpus
 from crossdistill.teachers.text.encoders import DEFAULT_ENCODER, resolve_encoder
 from crossdistill.teachers.text.examples import TextExample, build_corpus_examples
 from crossdistill.teachers.text.inference import predict
-from crossdistill.teachers.text.model import HEAD_SETS, TeacherConfig, TextTeacher, build_teacher, save_teacher
+from crossdistill.teachers.text.model import (
+    HEAD_SETS,
+    TeacherArchitecture,
+    TeacherConfig,
+    TextTeacher,
+    build_teacher,
+    save_teacher,
+)
+from crossdistill.teachers.text.run_folder import (
+    finished_teacher,
+    load_checkpoint,
+    move_into_place,
+    prepare_work_folder,
+    run_identity,
+    save_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +67,9 @@ DEFAULT_HEAD_LR_SCALE = {"transformer": 10.0, "scratch": 1.0}
 
 
 @dataclass
-class TrainOptions:
-    """Options of ``train_teacher``.
+class TrainOptions(TeacherArchitecture):
+    """Options of ``train_teacher``: the training settings below and the teacher's sizes (``TeacherArchitecture``:
+    max_length, dense_dim, dropout, embedding_dim, hidden_dim, num_layers).
 
     Fields:
       arch: ``transformer`` or ``scratch``.
@@ -65,7 +81,6 @@ class TrainOptions:
       batch_size: unique pairs per step.
       weighting: ``unique`` or ``count`` (see the module docstring).
       warmup: fraction of the steps with a linear learning-rate warm-up (then linear decay to 0).
-      max_length, dense_dim, dropout, embedding_dim, hidden_dim, num_layers: see ``TeacherConfig``.
       threads: torch intra-op threads while training (None: leave torch's setting). On a busy shared CPU one
         thread is often faster than two: small ops gain little from threads and lose a lot to spinning.
     """
@@ -83,12 +98,6 @@ class TrainOptions:
     grad_clip: float = 1.0
     weighting: str = "unique"
     seed: int = 0
-    max_length: int = 32
-    dense_dim: int = 256
-    dropout: float = 0.1
-    embedding_dim: int = 128
-    hidden_dim: int = 128
-    num_layers: int = 1
     eval_batch_size: int = 128
     threads: int | None = None
     progress: bool = True
@@ -104,13 +113,14 @@ class TrainOptions:
             self.lr = DEFAULT_LR.get(self.arch, 1e-4)
         if self.head_lr_scale is None:
             self.head_lr_scale = DEFAULT_HEAD_LR_SCALE.get(self.arch, 1.0)
-        for name in ("epochs", "batch_size", "max_length", "dense_dim", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0 or not self.head_lr_scale > 0:
             raise ValueError(f"lr and head_lr_scale must be > 0, got {self.lr} and {self.head_lr_scale}")
-        if not 0 <= self.dropout < 1 or not 0 <= self.warmup < 1:
-            raise ValueError("dropout and warmup must lie in [0, 1)")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup must lie in [0, 1), got {self.warmup}")
+        self.check_architecture()
 
     def teacher_config(self, corpus: Corpus) -> TeacherConfig:
         """The config of a new teacher for ``corpus`` (resolves the encoder and tokenizer references)."""
@@ -122,12 +132,7 @@ class TrainOptions:
             heads=HEAD_SETS[self.heads],
             encoder_source=encoder,
             tokenizer_source=tokenizer,
-            max_length=self.max_length,
-            dense_dim=self.dense_dim,
-            dropout=self.dropout,
-            embedding_dim=self.embedding_dim,
-            hidden_dim=self.hidden_dim,
-            num_layers=self.num_layers,
+            **self.architecture(),
         )
 
 
@@ -210,28 +215,8 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> Path:
-    """Return a fresh temporary sibling of ``out_dir`` to build the teacher in (moved into place at the end)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise ValueError(f"--out {out_dir} exists and is not empty; choose another folder or pass --overwrite")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    return tmp
-
-
-def _move_into_place(tmp: Path, out_dir: Path) -> None:
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old)
+# Options that change how a run is executed, not what it computes: a resumed or finished run may differ in them.
+EXECUTION_OPTIONS = ("threads", "progress", "eval_batch_size")
 
 
 def train_teacher(corpus: Corpus, out_dir: str | Path, options: TrainOptions, overwrite: bool = False) -> dict:
@@ -239,19 +224,22 @@ def train_teacher(corpus: Corpus, out_dir: str | Path, options: TrainOptions, ov
 
     The epoch with the lowest valid intent error (ties: lowest valid loss) is kept. ``out_dir`` receives
     ``teacher.json``, ``model.safetensors``, ``tokenizer/``, ``encoder/`` (transformer), ``metrics.json`` and
-    ``train.log``; it is built in a temporary sibling and moved into place only when complete.
-    Returns the metrics dict that ``metrics.json`` holds.
+    ``train.log``; it is built in a work folder beside it (``run_folder``) and moved into place only when complete.
+    A killed run started again resumes after its last finished epoch and ends exactly as an uninterrupted run; a
+    finished teacher with the same options and data is returned untouched. Returns the metrics ``metrics.json`` holds.
     """
     out_dir = Path(out_dir).expanduser().absolute()
     examples = build_corpus_examples(corpus)  # validates transcripts and labels before any heavy work
-    tmp = _prepare_out_dir(out_dir, overwrite)
-    try:
-        with _log_to_file(tmp / LOG_FILE), torch_threads(options.threads):
-            metrics = _train(corpus, examples, tmp, options)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _move_into_place(tmp, out_dir)
+    settings = {key: value for key, value in asdict(options).items() if key not in EXECUTION_OPTIONS}
+    identity = run_identity(settings, examples)
+    finished = finished_teacher(out_dir, identity, overwrite)
+    if finished is not None:
+        return finished
+    work = prepare_work_folder(out_dir, identity)
+    # A failure keeps the work folder: its checkpoint lets the same command continue.
+    with _log_to_file(work / LOG_FILE), torch_threads(options.threads):
+        metrics = _train(corpus, examples, work, options, identity)
+    move_into_place(work, out_dir)
     log.info("teacher saved to %s", out_dir)
     return metrics
 
@@ -259,7 +247,7 @@ def train_teacher(corpus: Corpus, out_dir: str | Path, options: TrainOptions, ov
 @contextlib.contextmanager
 def _log_to_file(path: Path) -> Iterator[None]:
     """Copy this module's INFO log to ``path`` (train.log), whatever the application's logging setup."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")  # a resumed run appends
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     previous = log.level
     log.addHandler(handler)
@@ -272,7 +260,9 @@ def _log_to_file(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def _train(corpus: Corpus, examples: dict[str, list[TextExample]], out_dir: Path, options: TrainOptions) -> dict:
+def _train(
+    corpus: Corpus, examples: dict[str, list[TextExample]], out_dir: Path, options: TrainOptions, identity: dict
+) -> dict:
     from transformers import get_linear_schedule_with_warmup
 
     started = time.perf_counter()
@@ -306,8 +296,20 @@ def _train(corpus: Corpus, examples: dict[str, list[TextExample]], out_dir: Path
     scheduler = get_linear_schedule_with_warmup(optimizer, int(options.warmup * total_steps), total_steps)
     shuffler = torch.Generator().manual_seed(options.seed)
 
-    history, best, best_state, selected = [], None, None, 0
-    bar = tqdm(range(1, options.epochs + 1), desc="teacher train", unit="epoch", disable=not options.progress)
+    history, best, best_state, selected, first_epoch, seconds_before = [], None, None, 0, 1, 0.0
+    resumed = load_checkpoint(out_dir)
+    if resumed is not None:
+        state, best_state = resumed
+        teacher.load_state_dict(state["teacher"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        shuffler.set_state(state["shuffler"])
+        history, best, selected = state["history"], tuple(state["best"]), state["selected"]
+        first_epoch, seconds_before = state["epoch"] + 1, state["seconds"]
+        restore_random_state(state["random"])  # last: nothing may draw between here and the next epoch
+        log.info("resuming after epoch %d (of %d) from %s", state["epoch"], options.epochs, out_dir)
+    epochs = range(first_epoch, options.epochs + 1)
+    bar = tqdm(epochs, desc="teacher train", unit="epoch", disable=not show_progress(options.progress))
     for epoch in bar:
         teacher.train()
         order = torch.randperm(len(train), generator=shuffler)
@@ -327,11 +329,25 @@ def _train(corpus: Corpus, examples: dict[str, list[TextExample]], out_dir: Path
         history.append(record)
         # Select on valid (lowest intent error, then lowest loss); with no valid split keep the last epoch.
         score = (valid.get("intent_error", 0.0), valid.get("loss", -epoch))
-        if best is None or score < best:
+        improved = best is None or score < best
+        if improved:
             best, best_state, selected = score, {k: v.detach().clone() for k, v in teacher.state_dict().items()}, epoch
             record["improved"] = True
         bar.set_postfix(loss=f"{record['train_loss']:.4f}", valid_err=f"{valid.get('intent_error', float('nan')):.4f}")
         log.info("epoch %d: train loss %.4f, valid %s", epoch, record["train_loss"], json.dumps(valid))
+        state = {
+            "epoch": epoch,
+            "teacher": teacher.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "shuffler": shuffler.get_state(),
+            "random": capture_random_state(),
+            "history": history,
+            "best": list(best),
+            "selected": selected,
+            "seconds": seconds_before + time.perf_counter() - started,
+        }
+        save_checkpoint(out_dir, state, best_state if improved else None)
 
     teacher.load_state_dict(best_state)
     teacher.eval()
@@ -341,9 +357,10 @@ def _train(corpus: Corpus, examples: dict[str, list[TextExample]], out_dir: Path
         "splits": splits,
         "selection": "lowest valid intent_error, then lowest valid loss",
         "weighting": options.weighting,
-        "train_seconds": round(time.perf_counter() - started, 2),
+        "train_seconds": round(seconds_before + time.perf_counter() - started, 2),  # all runs of a resumed one
         "history": history,
         "options": asdict(options),
+        "identity": identity,
         "teacher": config.to_dict() | {"labels": f"{len(corpus.labels.intents)} intents (see teacher.json)"},
     }
     for split, result in splits.items():
