@@ -134,3 +134,42 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     train_teacher(corpus, root / "teacher", TrainOptions(arch="scratch", epochs=15, threads=1, progress=False))
     cache = build_teacher_cache(root / "teacher", corpus, CacheOptions(n_masks=20), progress=False)
     return Pipeline(corpus_dir, root / "acoustic", root / "teacher", Path(cache))
+
+
+# Runs a `crossdistill` command in a real subprocess that SIGKILLs itself on the n-th call of one function (for
+# example a training step), so an interruption lands at an exact, repeatable point of a run.
+_KILL_ON_CALL = """
+import importlib, os, signal, sys
+module_name, attribute, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+owner = importlib.import_module(module_name)
+*path, name = attribute.split(".")
+for part in path:
+    owner = getattr(owner, part)
+original, calls = getattr(owner, name), [0]
+def counted(*args, **kwargs):
+    calls[0] += 1
+    if calls[0] == n:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+setattr(owner, name, counted)
+from crossdistill.cli import main
+sys.exit(main(sys.argv[4:]))
+"""
+
+
+@pytest.fixture(scope="session")
+def run_killed():
+    """``run_killed(target, n, *cli_args)``: run ``crossdistill *cli_args`` in a subprocess killed (SIGKILL) on
+    the ``n``-th call of ``target`` ("module:attribute", e.g. "crossdistill.train.x:Class.method"); returns
+    the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    def run(target: str, n: int, *args: str):
+        module, attribute = target.split(":")
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        command = [sys.executable, "-c", _KILL_ON_CALL, module, attribute, str(n), *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+    return run
