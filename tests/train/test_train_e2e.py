@@ -1,13 +1,14 @@
-"""End to end on a tiny synthetic corpus: vanilla and KD training, logged lambda, resume, predict, DDP."""
+"""End to end on a tiny synthetic corpus: vanilla and KD training, logged lambda, predict, DDP.
+
+Resume after a kill: test_resume.py.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -46,11 +47,10 @@ def test_vanilla_beats_chance_and_predicts(pipeline, tmp_path):
 
     corpus = load_corpus(pipeline.corpus)
     wav = corpus.splits["test"][0].audio_path
-    lines = predict_files(tmp_path / "vanilla", [wav])
-    prediction = json.loads(lines[0])
-    assert prediction["action"] in corpus.labels.actions
+    ((prediction, ok),) = predict_files(tmp_path / "vanilla", [wav])
+    assert ok and prediction["action"] in corpus.labels.actions
     assert prediction["object"] in corpus.labels.objects and prediction["location"] in corpus.labels.locations
-    assert 0 < prediction["probability"] <= 1
+    assert 0 < prediction["intent_probability"] <= 1
 
 
 def test_kd_run_logs_the_policy_lambda_at_each_epoch(pipeline, tmp_path):
@@ -101,30 +101,6 @@ def test_unfrozen_acoustic_layers_train_on_audio_batches_with_kd(pipeline, tmp_p
         assert any(key.startswith("phoneme_layers.") for key in changed)
 
 
-def test_resume_after_kill_continues_from_last_checkpoint(pipeline, tmp_path):
-    out = tmp_path / "killed"
-    args = ["train", "--config", str(CONFIGS / "vanilla.yaml"), *pipeline.overrides(out, epochs=6)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crossdistill.cli", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
-    last = out / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 240
-    while not last.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert last.exists(), "the run should have written a checkpoint before it was killed"
-    assert not (out / "metrics.json").exists()
-    first_epoch = torch.load(last, map_location="cpu", weights_only=True)["epoch"]
-
-    completed = _cli(*args)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert [r["epoch"] for r in metrics["history"]] == list(range(1, 7))
-    assert "Restoring states from the checkpoint" in completed.stderr or first_epoch >= 0
-
-
 def test_ddp_two_processes_agree_with_one(pipeline, tmp_path):
     common = {"epochs": 2, "shuffle": "false", "intent.dropout": 0.0, "optimizer": "sgd", "lr": 0.5}
     one = _cli("train", "--config", str(CONFIGS / "vanilla.yaml"),
@@ -167,4 +143,4 @@ def test_bad_inputs_give_clear_errors(pipeline, tmp_path):
     broken.write_bytes(b"not audio")
     _train(pipeline, "vanilla", tmp_path / "v", epochs=1)
     completed = _cli("predict", "--model", str(tmp_path / "v"), str(broken))
-    assert completed.returncode == 2 and "broken.wav" in completed.stderr
+    assert completed.returncode == 1 and "broken.wav" in json.loads(completed.stdout)["error"]

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "pretrain",
     "train",
     "predict",
+    "evaluate",
     "grid",
     "report",
     "asr",

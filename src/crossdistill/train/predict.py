@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from crossdistill.data.audio import read_audio
 from crossdistill.data.corpus import LabelSet
@@ -26,32 +27,60 @@ class Predictor:
         self.labels = LabelSet.from_dict(read_json(model_dir / "labels.json"))
         self.supervised = read_json(model_dir / "task.json")["supervised"]
 
-    @torch.no_grad()
     def predict_file(self, path: str | Path) -> dict:
+        """``{"file", "action", "object", "location", "<slot>_probability" for each slot, "intent_probability"}``
+        (see :meth:`describe`)."""
         path = Path(path)
         try:
             waveform = torch.from_numpy(read_audio(path)).float()
         except Exception as error:
             raise ValueError(f"cannot read audio file {path}: {error}") from error
-        inputs = audio_to_acoustic_input(waveform, self.student.acoustic).unsqueeze(0)
-        logits = self.student.classify(*self.student.encode(inputs, torch.tensor([inputs.shape[1]])))
-        result = {"file": str(path)}
+        probabilities = self.probabilities([audio_to_acoustic_input(waveform, self.student.acoustic)])
+        return {"file": str(path), **self.describe(probabilities, 0)}
+
+    @torch.no_grad()
+    def probabilities(self, inputs: list[Tensor]) -> dict[str, Tensor]:
+        """Each head's class probabilities ``(N, C)`` for front-end inputs (waveforms ``(S,)`` or log-mels
+        ``(T, F)``), run as one zero-padded batch."""
+        lengths = torch.tensor([x.shape[0] for x in inputs])
+        padded = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)
+        logits = self.student.classify(*self.student.encode(padded, lengths))
+        return {head: values.double().softmax(-1) for head, values in logits.items()}
+
+    def describe(self, probabilities: dict[str, Tensor], row: int) -> dict:
+        """The prediction of batch row ``row``: each slot's value and probability, and the intent's probability.
+
+        An intent model (one head over the intents) predicts the most probable intent; each slot's probability is
+        the total probability of the intents that share the predicted value (the slot's marginal). A slot model
+        predicts each slot with its own head; ``intent_probability`` is then the product of the three (the heads
+        are independent given the audio).
+        """
+        result: dict = {}
         if self.supervised == "intent":
-            probs = logits["intent"].softmax(-1)[0]
-            best = int(probs.argmax())
-            for slot, value in zip(SLOT_HEADS, self.labels.intents[best], strict=True):
+            probs = probabilities["intent"][row]
+            best = self.labels.intents[int(probs.argmax())]
+            for k, (slot, value) in enumerate(zip(SLOT_HEADS, best, strict=True)):
                 result[slot] = value
-            result["probability"] = float(probs[best])
+                sharing = [i for i, intent in enumerate(self.labels.intents) if intent[k] == value]
+                result[f"{slot}_probability"] = float(probs[sharing].sum())
+            result["intent_probability"] = float(probs.max())
         else:
+            joint = 1.0
             for slot in SLOT_HEADS:
-                probs = logits[slot].softmax(-1)[0]
-                best = int(probs.argmax())
-                result[slot] = self.labels.slot_values(slot)[best]
-                result[f"{slot}_probability"] = float(probs[best])
+                probs = probabilities[slot][row]
+                result[slot] = self.labels.slot_values(slot)[int(probs.argmax())]
+                result[f"{slot}_probability"] = float(probs.max())
+                joint *= float(probs.max())
+            result["intent_probability"] = joint
         return result
 
 
-def predict_files(model_dir: str | Path, paths: list[str | Path]) -> list[str]:
-    """JSON lines, one per file."""
+def predict_files(model_dir: str | Path, paths: list[str | Path]) -> Iterator[tuple[dict, bool]]:
+    """One ``(record, ok)`` per file, in order: the prediction, or ``{"file", "error"}`` when the file cannot be
+    read or classified (the others are still predicted)."""
     predictor = Predictor(model_dir)
-    return [json.dumps(predictor.predict_file(path)) for path in paths]
+    for path in paths:
+        try:
+            yield predictor.predict_file(path), True
+        except (ValueError, RuntimeError, OSError) as error:
+            yield {"file": str(path), "error": str(error)}, False
