@@ -86,6 +86,7 @@ def run_features(args: argparse.Namespace) -> int:
 
 
 def _summary(root: Path) -> dict:
+    from crossdistill.data.audio import describe_format
     from crossdistill.data.corpus import load_corpus
 
     corpus = load_corpus(root)
@@ -95,6 +96,7 @@ def _summary(root: Path) -> dict:
         "speakers": {split: len({u.speaker_id for u in utts}) for split, utts in corpus.splits.items()},
         "intents": len(corpus.labels.intents),
         "slot_values": {slot: len(corpus.labels.slot_values(slot)) for slot in corpus.labels.SLOTS},
+        "audio_formats": {describe_format(*fmt): n for fmt, n in sorted(corpus.audio_formats.items())},
         "alignments": corpus.has_alignments(),
         "fingerprint": corpus.fingerprint(),
     }

@@ -20,6 +20,7 @@ import csv
 import functools
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
@@ -27,6 +28,7 @@ from typing import Any, ClassVar
 import soundfile
 
 from crossdistill.common import fingerprint as fingerprint_obj
+from crossdistill.data.audio import conversion_note, note_conversion
 
 SPLITS = ("train", "valid", "test")
 REQUIRED_COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")
@@ -154,12 +156,15 @@ class Corpus:
     """A validated corpus: its root, the three splits and the label set.
 
     ``metadata`` holds ``corpus.json`` when the corpus has one (the synthesizer writes it), else ``{}``.
+    ``audio_formats`` counts the audio files per (sample rate, channels), read from their headers when the corpus
+    was loaded with ``check_audio`` (else ``{}``).
     """
 
     root: Path
     splits: dict[str, list[Utterance]]
     labels: LabelSet
     metadata: dict[str, Any] = field(default_factory=dict)
+    audio_formats: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def has_alignments(self) -> bool:
         """True when every split has its alignment sidecar (the synthetic corpus does, real FSC does not)."""
@@ -192,8 +197,11 @@ def load_corpus(root: str | os.PathLike, check_audio: bool = True) -> Corpus:
       root: the dataset root (the folder holding ``data/`` and ``wavs/``).
       check_audio: open every audio header (catches unreadable files at load time, not mid-training).
 
-    Raises ``CorpusError`` (a ValueError) or ``FileNotFoundError`` naming the file and row for: missing
-    columns, a missing or unreadable audio file, a path that escapes the root, an empty transcription or
+    Audio in another format than 16 kHz mono is valid (converted on read); with ``check_audio`` that is noted once
+    (a logged warning with the counts per format).
+
+    Raises ``CorpusError`` (a ValueError) or ``FileNotFoundError`` naming the file and row for: an empty split,
+    missing columns, a missing or unreadable audio file, a path that escapes the root, an empty transcription or
     slot value, a duplicate path, and a label in valid/test that the training split never saw.
     """
     root = Path(root).expanduser().absolute()
@@ -203,10 +211,13 @@ def load_corpus(root: str | os.PathLike, check_audio: bool = True) -> Corpus:
     splits: dict[str, list[Utterance]] = {}
     rows: dict[str, list[str]] = {}  # per split, where each utterance came from ("file, line N")
     seen_ids: dict[str, str] = {}
+    formats: Counter[tuple[int, int]] = Counter()
     for split in SPLITS:
-        splits[split], rows[split] = _read_split(root, split, seen_ids, check_audio)
-    if not splits["train"]:
-        raise CorpusError(f"{split_csv_path(root, 'train')}: the training split is empty")
+        splits[split], rows[split] = _read_split(root, split, seen_ids, formats if check_audio else None)
+    for split in SPLITS:
+        # Every split is needed: labels come from train, the epoch is chosen on valid, errors are reported on test.
+        if not splits[split]:
+            raise CorpusError(f"{split_csv_path(root, split)}: the {split} split is empty (a header and no rows)")
     labels = LabelSet.from_utterances(splits["train"])
     if "labels" in metadata:
         saved = LabelSet.from_dict(metadata["labels"])
@@ -216,7 +227,10 @@ def load_corpus(root: str | os.PathLike, check_audio: bool = True) -> Corpus:
             )
     for split in ("valid", "test"):
         _check_labels_seen(splits[split], rows[split], labels)
-    return Corpus(root=root, splits=splits, labels=labels, metadata=metadata)
+    note = conversion_note(formats)
+    if note:
+        note_conversion(f"corpus {root}: {note}")
+    return Corpus(root=root, splits=splits, labels=labels, metadata=metadata, audio_formats=dict(formats))
 
 
 def _read_metadata(root: Path) -> dict[str, Any]:
@@ -230,8 +244,9 @@ def _read_metadata(root: Path) -> dict[str, Any]:
 
 
 def _read_split(
-    root: Path, split: str, seen_ids: dict[str, str], check_audio: bool
+    root: Path, split: str, seen_ids: dict[str, str], formats: Counter | None
 ) -> tuple[list[Utterance], list[str]]:
+    """The split's utterances and where each came from; with ``formats``, every audio header is opened and counted."""
     csv_path = split_csv_path(root, split)
     if not csv_path.is_file():
         raise FileNotFoundError(f"{csv_path}: split file not found (expected the FSC layout under {root})")
@@ -253,7 +268,7 @@ def _read_split(
             if len(row) != len(header):
                 raise CorpusError(f"{where}: {len(row)} fields, the header has {len(header)}")
             values = {name: row[i].strip() for name, i in index.items()}
-            utt = _make_utterance(root, values, where, check_audio)
+            utt = _make_utterance(root, values, where, formats)
             if utt.utt_id in seen_ids:
                 first = seen_ids[utt.utt_id]
                 raise CorpusError(f"{where}: duplicate path {values['path']!r} (first at {first})")
@@ -263,7 +278,7 @@ def _read_split(
     return utterances, rows
 
 
-def _make_utterance(root: Path, values: dict[str, str], where: str, check_audio: bool) -> Utterance:
+def _make_utterance(root: Path, values: dict[str, str], where: str, formats: Counter | None) -> Utterance:
     rel = values["path"]
     if not rel:
         raise CorpusError(f"{where}: empty path")
@@ -278,11 +293,12 @@ def _make_utterance(root: Path, values: dict[str, str], where: str, check_audio:
     audio_path = root / normalized
     if not audio_path.is_file():
         raise FileNotFoundError(f"{where}: audio file {audio_path} not found")
-    if check_audio:
+    if formats is not None:
         try:
-            soundfile.info(str(audio_path))
+            info = soundfile.info(str(audio_path))
         except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
             raise CorpusError(f"{where}: unreadable audio file {audio_path} ({error})") from error
+        formats[(int(info.samplerate), int(info.channels))] += 1
     return Utterance(
         utt_id=str(PurePosixPath(normalized).with_suffix("")),
         audio_path=audio_path,
