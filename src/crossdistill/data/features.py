@@ -30,6 +30,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from crossdistill.common import atomic_path, atomic_write_text, fingerprint
+from crossdistill.common.progress import show_progress
 from crossdistill.data.audio import SAMPLE_RATE, read_audio
 from crossdistill.data.corpus import Corpus, Utterance
 
@@ -193,7 +194,7 @@ def compute_split_features(utterances: list[Utterance], config: FeatureConfig, p
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for utt in tqdm(utterances, desc="features", unit="utt", disable=not progress, leave=False):
+        for utt in tqdm(utterances, desc="features", unit="utt", disable=not show_progress(progress), leave=False):
             features = compute_features(read_audio(utt.audio_path, config.sample_rate), config)
             chunks.append(features.to(torch.float16))
             lengths.append(features.shape[0])

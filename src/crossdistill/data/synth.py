@@ -25,6 +25,7 @@ import numpy as np
 import soundfile
 from tqdm import tqdm
 
+from crossdistill.common.progress import show_progress
 from crossdistill.data.alignments import build_alignment, phoneme_inventory_path
 from crossdistill.data.audio import SAMPLE_RATE
 from crossdistill.data.corpus import METADATA_FILE, SPLITS, LabelSet, alignment_path, split_csv_path
@@ -291,7 +292,7 @@ def run_in_fresh_processes(
         return
     with (
         context.Pool(min(jobs, len(tasks)), maxtasksperchild=1) as pool,
-        tqdm(total=sum(sizes), unit="utt", desc="synthesizing", disable=not progress) as bar,
+        tqdm(total=sum(sizes), unit="utt", desc="synthesizing", disable=not show_progress(progress)) as bar,
     ):
         for size, result in zip(sizes, pool.imap(worker, tasks, chunksize=1), strict=True):
             bar.update(size)

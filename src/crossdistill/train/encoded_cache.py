@@ -22,6 +22,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from crossdistill.common import atomic_path, atomic_write_text, fingerprint, fingerprint_file
+from crossdistill.common.progress import show_progress
 from crossdistill.data.corpus import Corpus, Utterance
 from crossdistill.data.features import FeatureSplit
 from crossdistill.train.acoustic_inputs import load_acoustic_input
@@ -64,7 +65,9 @@ def encode_utterances(student, utterances: list[Utterance], batch_size: int = 16
     chunks, lengths = [], []
     order = sorted(range(len(utterances)), key=lambda i: utterances[i].audio_path.stat().st_size)
     encoded_by_index: dict[int, Tensor] = {}
-    for start in tqdm(range(0, len(order), batch_size), desc=f"encode {desc}", leave=False):
+    for start in tqdm(
+        range(0, len(order), batch_size), desc=f"encode {desc}", leave=False, disable=not show_progress()
+    ):
         batch_idx = order[start : start + batch_size]
         inputs = [load_acoustic_input(utterances[i], acoustic) for i in batch_idx]
         in_lengths = torch.tensor([x.shape[0] for x in inputs])

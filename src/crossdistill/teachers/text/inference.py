@@ -16,6 +16,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from crossdistill.common import fingerprint
+from crossdistill.common.progress import show_progress
 from crossdistill.kd import (
     DEFAULT_DROPOUT_SITE,
     DEFAULT_N_MASKS,
@@ -44,7 +45,9 @@ def predict(
     logits = {h: torch.empty(len(texts), n) for h, n in teacher.config.head_sizes().items()}
     features = torch.empty(len(texts), teacher.config.dense_dim)
     try:
-        for start in tqdm(range(0, len(texts), batch_size), desc="teacher", unit="batch", disable=not progress):
+        for start in tqdm(
+            range(0, len(texts), batch_size), desc="teacher", unit="batch", disable=not show_progress(progress)
+        ):
             rows = order[start : start + batch_size]
             batch_features = teacher.features(**teacher.tokenize([texts[i] for i in rows]))
             index = torch.tensor(rows)
@@ -92,7 +95,7 @@ def compute_teacher_outputs(
         outputs[f"entropy/{name}"] = normalized_entropy(torch.softmax(head_logits.double(), dim=-1)).float()
         head = copy.deepcopy(teacher.heads[name]).float().cpu()  # a copy: never move the teacher itself
         confidence = torch.empty(len(normalized))
-        for i, text in enumerate(tqdm(normalized, desc=f"D {name}", unit="text", disable=not progress)):
+        for i, text in enumerate(tqdm(normalized, desc=f"D {name}", unit="text", disable=not show_progress(progress))):
             generator = mask_generator(seed, name, text)
             if dropout_site == "features":
                 value = dropout_confidence(
