@@ -15,6 +15,7 @@ BENCHMARKS = {
     "asr-train": "Paper 001's hybrid AM: training frames/s without and with the three KD heads, and the overhead.",
     "confidence": "Vectorized dropout confidence D against a per-sample, per-mask loop.",
     "data": "Speech synthesis speed (x real time) and feature extraction throughput.",
+    "numerics": "The same seeded training under each of PyTorch's CPU code paths: what another CPU would change.",
     "seq2seq": "Paper 001's seq2seq model: training utterances/s per objective (LST, KD head overheads), decoding RTF.",
     "lm": "Paper 001's LM teachers: training units/s per unit, posterior-cache build time per audio hour and size.",
     "teacher": "Text teacher throughput and teacher-cache build time (unique transcripts vs every utterance).",

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crossdistill.common import atomic_write_text
+from crossdistill.common.environment import numeric_environment
 from crossdistill.experiments.confidence_simulation import SimulationGrid, run_simulation
 from crossdistill.experiments.setup import SetupSettings, prepare_setup, step
 
@@ -63,6 +64,7 @@ def run_demo(out_dir: Path, settings: DemoSettings = DemoSettings()) -> dict:
         },
         "teacher_cache": str(setup.teacher_cache),
         "settings": asdict(settings),
+        "environment": numeric_environment(),
         "timings_s": timings,
         "wall_seconds": time.time() - started,
     }
@@ -82,6 +84,10 @@ def print_results(results: dict, out: Path) -> None:
     for cell, m in results["students"].items():
         lines.append(f"| student: {cell} | {100 * m['test_error']:.2f} | {100 * m['valid_error']:.2f} | "
                      f"{m['selected_epoch']} |")  # fmt: skip
+    env = results["environment"]
+    lines += ["", f"Measured with torch {env['torch']} on {env['cpu']} ({env['cpu_capability']} kernels). Another CPU "
+              "takes other vectorized code paths, which round differently, and can end a few utterances apart "
+              "(docs/training.md, Reproducibility)."]  # fmt: skip
     table = "\n".join(lines)
     atomic_write_text(out / "results.md", table + "\n")
     print(table)
