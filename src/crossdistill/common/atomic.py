@@ -51,3 +51,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def replace_folder(finished: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Move the complete folder ``finished`` to ``target``, replacing what is there; ``target`` is at every moment
+    either the old folder or the new one (both renames are atomic; the old folder is deleted afterwards)."""
+    import shutil
+
+    finished, target = Path(finished), Path(target)
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(finished, target)
+    if old is not None:
+        shutil.rmtree(old)

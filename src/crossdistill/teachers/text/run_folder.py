@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 
 from crossdistill.common import atomic_path, atomic_write_text, fingerprint
+from crossdistill.common.atomic import replace_folder
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,7 @@ def move_into_place(work: Path, out_dir: Path) -> None:
     """Drop the checkpoints and replace ``out_dir`` by the finished work folder."""
     for name in (CHECKPOINT_FILE, BEST_FILE, RUN_FILE):
         (work / name).unlink(missing_ok=True)
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        os.replace(out_dir, old)
-    os.replace(work, out_dir)
-    if old is not None:
-        shutil.rmtree(old)
+    replace_folder(work, out_dir)
 
 
 def run_identity(options: dict[str, Any], examples: dict[str, list]) -> dict[str, Any]:
