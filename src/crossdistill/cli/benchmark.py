@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossdistill.cli.grid import parse_seeds
+from crossdistill.experiments.setup import SetupSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", default="default", help="corpus preset (default: default)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--jobs", type=int, default=2, help="training processes at once (default 2)")
-    parser.add_argument("--pretrain-epochs", type=int, default=5, help="acoustic pre-training epochs (default 5)")
+    parser.add_argument(
+        "--pretrain-epochs",
+        type=int,
+        default=SetupSettings.pretrain_epochs,
+        help="acoustic pre-training epochs (default %(default)s)",
+    )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="training overrides for every grid run")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from crossdistill.experiments.benchmark import run_benchmark
-    from crossdistill.experiments.setup import SetupSettings
 
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")

@@ -149,7 +149,7 @@ def _train_in_process(run: GridRun) -> None:
 def _train_subprocess(run: GridRun, threads: int) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     log = run.out / "train.log"
-    with open(log, "w") as handle:
+    with open(log, "a") as handle:  # a resumed run appends to its log
         code = subprocess.call(
             [sys.executable, "-m", "crossdistill.cli", "train", "--config", str(run.config_path)],
             stdout=handle, stderr=subprocess.STDOUT, env=env,
