@@ -19,8 +19,8 @@ class PretrainOptions:
       corpus: corpus root with alignments. out: output folder.
       preset: student size ("tiny", "default", "lugosch").
       frontend: "logmel" (default) or "sincnet". Paper 000's backbone (Lugosch et al.) reads the waveform with
-        SincNet; log-mel is the default because on a 2-core CPU it pre-trains 1.5x faster at equal or better frame
-        accuracy (docs/student.md, measured), and every experiment here uses it.
+        SincNet; log-mel is the default because on a 2-core CPU it pre-trained 1.5x faster at about the same frame
+        accuracy (docs/student.md, "Measured frame accuracies"), and every experiment here uses it.
       epochs, batch_size, lr, seed: optimisation. max_utterances: cap per split (seeded subset).
       num_workers: DataLoader workers. cache_dir: log-mel feature cache root.
       accelerator, devices: Lightning's. progress: progress bars (drawn only on a terminal).
