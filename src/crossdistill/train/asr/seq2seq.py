@@ -23,7 +23,6 @@ is refused.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -31,20 +30,28 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 
 from crossdistill.common import atomic_write_text
 from crossdistill.students.asr import SpecAugmentConfig
 from crossdistill.students.asr.seq2seq.model import EOS_PIECE, SOS_PIECE, Seq2SeqASR, Seq2SeqConfig
 from crossdistill.train.asr.hybrid import feature_statistics
+from crossdistill.train.asr.run_folder import (
+    LOG_FILE,
+    LOGGER,
+    METRICS_FILE,
+    append_log,
+    build_trainer,
+    check_run_folder,
+    quiet_lightning,
+    record_run,
+)
 from crossdistill.train.asr.seq2seq_config import check_config, load_config, objective_of, settings_identity
 from crossdistill.train.asr.seq2seq_data import (
     Seq2SeqCollator,
@@ -55,23 +62,13 @@ from crossdistill.train.asr.seq2seq_data import (
 from crossdistill.train.asr.seq2seq_eval import teacher_forced_scores, transcribe, utterance_errors, word_error_rate
 from crossdistill.train.asr.seq2seq_inputs import Seq2SeqInputs, open_seq2seq_inputs
 from crossdistill.train.asr.seq2seq_module import Seq2SeqTrainingModule, build_objective
-from crossdistill.train.resume import (
-    EpochEndCheckpoint,
-    ResumePoint,
-    find_resume_point,
-    refuse_other_settings,
-    run_loggers,
-)
+from crossdistill.train.resume import find_resume_point
 
 __all__ = ["load_config", "train"]
 
-log = logging.getLogger(__name__)  # seq2seq_module logs each epoch here too
+log = logging.getLogger(LOGGER)  # seq2seq_module logs each epoch to it too
 
 RECIPE = "seq2seq"
-RUN_FILE = "run.json"
-CONFIG_FILE = "config.yaml"
-METRICS_FILE = "metrics.json"
-LOG_FILE = "train.log"
 MODEL_DIR = "model"
 HYPOTHESES_DIR = "hypotheses"
 SELECTION = "highest dev token accuracy of the supervised head (teacher-forced), earliest epoch on ties"
@@ -94,10 +91,10 @@ def train(config: DictConfig) -> dict[str, Any]:
     inputs = open_seq2seq_inputs(config, progress)
     out = Path(config.out)
     identity = {"settings": settings_identity(config), "inputs": inputs.identity()}
-    finished = _check_run_folder(out, identity)
+    finished = check_run_folder(out, identity, "seq2seq run")
     if finished is not None:
         return finished
-    _record_run(out, identity, config)
+    record_run(out, identity, config)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on a GPU
@@ -128,11 +125,12 @@ def train(config: DictConfig) -> dict[str, Any]:
         config.num_workers,
     )
     resume = find_resume_point(out / "checkpoints")
-    trainer = _build_trainer(config, out, resume, progress)
-    with _log_to_file(out / LOG_FILE, trainer.global_rank):
-        if resume is not None:
-            log.info("resuming from %s (epoch %d)", resume.checkpoint, resume.epoch + 1)
-        trainer.fit(module, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
+    with quiet_lightning(not progress):
+        trainer = build_trainer(config, out, resume, progress, monitor="dev/token_accuracy", mode="max")
+        with append_log(out / LOG_FILE, trainer.global_rank):
+            if resume is not None:
+                log.info("resuming from %s at epoch %d", resume.checkpoint, resume.epoch + 1)
+            trainer.fit(module, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
     if trainer.global_rank != 0:
         return {}
     return _finish(out, module, trainer, inputs, data, config, started)
@@ -227,7 +225,7 @@ def _finish(
         "seconds": round(time.time() - started, 1),
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    with _log_to_file(out / LOG_FILE, 0):
+    with append_log(out / LOG_FILE, 0):
         log.info(
             "finished: epoch %d selected, dev WER %.4f, test WER %.4f",
             chosen["epoch"],
@@ -290,78 +288,3 @@ def choose_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
     if not history:
         raise ValueError("no finished epoch to select from")
     return min(history, key=lambda record: (-record["dev"]["token_accuracy"], record["epoch"]))
-
-
-def _check_run_folder(out: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
-    """Refuse a folder holding another run; return this run's metrics if it already finished."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out {out} exists and is not a folder")
-    run_file = out / RUN_FILE
-    if not run_file.is_file():
-        if out.is_dir() and any(out.iterdir()):
-            raise ValueError(f"out {out} is not empty and holds no seq2seq run ({RUN_FILE}); choose another folder")
-        return None
-    previous = json.loads(run_file.read_text(encoding="utf-8")).get("identity", {})
-    refuse_other_settings(out, "seq2seq run", previous, identity)
-    metrics = out / METRICS_FILE
-    return json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else None
-
-
-def _record_run(out: Path, identity: dict[str, Any], config: DictConfig) -> None:
-    if int(os.environ.get("LOCAL_RANK", "0")) != 0 or int(os.environ.get("NODE_RANK", "0")) != 0:
-        return  # DDP workers started by Lightning find the folder prepared by rank 0
-    out.mkdir(parents=True, exist_ok=True)
-    payload = {"recipe": RECIPE, "identity": identity, "config": OmegaConf.to_container(config, resolve=True)}
-    atomic_write_text(out / RUN_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    atomic_write_text(out / CONFIG_FILE, OmegaConf.to_yaml(config))
-
-
-@contextlib.contextmanager
-def _log_to_file(path: Path, rank: int) -> Iterator[None]:
-    """Append this module's INFO log to ``path`` on rank 0 (train.log survives restarts)."""
-    if rank != 0:
-        yield
-        return
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    previous = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(previous)
-        handler.close()
-
-
-def _build_trainer(config: DictConfig, out: Path, resume: ResumePoint | None, progress: bool) -> pl.Trainer:
-    best = ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        filename="best-{epoch:03d}",
-        monitor="dev/token_accuracy",
-        mode="max",
-        save_top_k=1,
-        enable_version_counter=False,  # a repeated epoch rewrites its own file
-    )
-    callbacks: list[pl.Callback] = [best, EpochEndCheckpoint(out / "checkpoints")]
-    if progress:
-        callbacks.append(TQDMProgressBar(leave=False))
-    return pl.Trainer(
-        max_epochs=config.epochs,
-        accelerator=config.trainer.accelerator,
-        devices=config.trainer.devices,
-        num_nodes=config.trainer.num_nodes,
-        strategy=config.trainer.strategy,
-        precision=config.trainer.precision,
-        deterministic=config.trainer.deterministic,
-        log_every_n_steps=config.trainer.log_every_n_steps,
-        gradient_clip_val=config.grad_clip or None,
-        callbacks=callbacks,
-        logger=run_loggers(out, "logs", resume),
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        use_distributed_sampler=False,  # Seq2SeqDataModule shards the training set itself
-        default_root_dir=out,
-    )

@@ -45,11 +45,12 @@ from crossdistill.kd import (
 from crossdistill.students.asr import BatchSpecAugment, SpecAugmentConfig
 from crossdistill.students.asr.seq2seq.model import CTC_BLANK, CTC_HEAD, KD_HEAD, SUPERVISED_HEAD, Seq2SeqASR
 from crossdistill.train.asr.hybrid_module import step_seed
+from crossdistill.train.asr.run_folder import LOGGER
 from crossdistill.train.asr.seq2seq_config import ObjectiveConfig
 
 TEACHER_OUTPUT = "lm"
-# One JSON line per finished epoch, in the recipe's train.log (crossdistill.train.asr.seq2seq attaches the file).
-epoch_log = logging.getLogger("crossdistill.train.asr.seq2seq")
+# One JSON line per finished epoch, in the run's train.log (the recipe attaches the file to this logger).
+epoch_log = logging.getLogger(LOGGER)
 
 
 def build_objective(objective: ObjectiveConfig) -> DistillationObjective | LabelInterpolationObjective:
