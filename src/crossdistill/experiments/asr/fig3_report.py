@@ -305,12 +305,15 @@ def write_fig3_report(out: str | Path) -> Path:
     plot_calibration(rows, out / "calibration.png")
     settings = state.get("settings", {})
     timings = state.get("wall_seconds", {})
-    first = points[0].metrics[points[0].seeds[0]]
+    baseline = next((p for p in points if p.method == "supervised"), points[0])
+    first = baseline.metrics[baseline.seeds[0]]
+    model = "The baseline model" if baseline.method == "supervised" else "An LST model"
     text = f"""# Paper 001, Fig. 3: LST (eq. 3) against the multi-task head (eq. 4) on the seq2seq model
 
 Settings: {json.dumps(settings)}
 Code at commit(s): {", ".join(state.get("commits", ["unknown"]))}. Wall time of the command (summed over restarts):
-{json.dumps(timings)}. One run: {first["parameters"]:,} parameters, beam {first["decode"]["beam"]}.
+{json.dumps(timings)}. {model} has {first["parameters"]:,} parameters (the multi-task runs add the KD
+layer); every run decodes with beam {first["decode"]["beam"]}.
 
 ## Test WER against λ
 
