@@ -34,6 +34,8 @@ HYBRID_ONLY = (
     "no_lm",
     "prune",
     "lexicon",
+    "variants_from",
+    "no_variants",
     "tune_split",
     "lm_weights",
     "word_scores",
@@ -94,6 +96,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         f"{' '.join(map(str, DEFAULT_DECODE.word_lm.prune))})",
     )
     hybrid.add_argument("--lexicon", type=Path, help="lexicon file instead of the corpus's lexicon.txt")
+    hybrid.add_argument(
+        "--variants-from",
+        help="split whose alignments teach pronunciation variants (default "
+        f"{DEFAULT_DECODE.variants_from}; used when the corpus has its alignments)",
+    )
+    hybrid.add_argument("--no-variants", action="store_true", help="the lexicon's pronunciations only")
     hybrid.add_argument(
         "--tune-split", help="dev split on which --lm-weights x --word-scores are tuned (default: none)"
     )

@@ -24,6 +24,7 @@ from crossdistill.train.asr.hybrid_decoding.alignment import (
     phone_boundary_errors,
 )
 from crossdistill.train.asr.hybrid_decoding.options import SearchOptions
+from crossdistill.train.asr.hybrid_decoding.pronunciations import learn_variants
 from crossdistill.train.asr.hybrid_decoding.scoring import score_corpus
 from crossdistill.train.asr.hybrid_decoding.search import LexiconSearch
 from crossdistill.train.asr.hybrid_decoding.tokens import TokenMap
@@ -61,6 +62,12 @@ def test_decode_reports_wer_parts_and_writes_them_beside_the_model(run, asr_pipe
     assert report["reference_words"] == words and report["wer"] == pytest.approx(errors / words, abs=1e-6)
     assert all(word in corpus.lexicon for r in rows for word in r["hypothesis"].split())
     assert report["oov_rate"] == 0 and report["rtf"] > 0 and report["split"] == "test"
+    variants = learn_variants(corpus.alignments["train"], corpus.lexicon)
+    assert report["pronunciation_variants"] == {
+        "from": "train",
+        "words": len(variants),
+        "variants": sum(map(len, variants.values())),
+    }
     # Tuned on dev over the 1 x 2 grid; the chosen word score is the grid's best dev WER.
     grid = report["tuning"]["grid"]
     assert [g["word_score"] for g in grid] == [-2.0, 0.0] and report["tuning"]["split"] == "dev"
@@ -128,6 +135,7 @@ def test_align_writes_ctms_the_corpus_reader_accepts(run, asr_pipeline, capsys, 
     [
         (["decode", "--split", "test", "--tune-split", "test"], "never on the split they are reported on"),
         (["decode", "--split", "nosuch"], "--split 'nosuch'"),
+        (["decode", "--variants-from", "test"], "learned from training alignments only"),
         (["decode", "--length-penalty", "1.0"], "is a hybrid model: --length-penalty do(es) not apply"),
         (["decode", "--lm", "/nonexistent/lm.arpa"], "--lm /nonexistent/lm.arpa does not exist"),
         (["align", "--out", "CORPUS/alignments"], "lies inside the corpus folder"),

@@ -110,3 +110,18 @@ def test_bad_input_is_an_error(arpa, tmp_path):
         LexiconSearch(LEXICON, tmp_path / "bad.arpa")
     with pytest.raises(ValueError, match="beam_threshold"):
         LexiconSearch(LEXICON, None, SearchOptions(beam_threshold=0))
+
+
+def test_homophones_of_equal_score_decode_the_same_way_every_time():
+    # RED and READ share a spelling and, without an LM, their score: the first in sorted order wins, every time.
+    lexicon = {"RED": ("R", "EH", "D"), "READ": ("R", "EH", "D"), "A": ("AH",)}
+    emissions = peaked_scores(frames_of_lexicon(lexicon, ["RED", "A", "RED"]), len(TOKENS)).astype(np.float32)
+    results = {tuple(LexiconSearch(lexicon, None).decode(emissions)) for _ in range(5)}
+    assert results == {("READ", "A", "READ")}
+
+
+def frames_of_lexicon(lexicon, words) -> list[int]:
+    columns = [SILENCE_TOKEN_ID] * 2
+    for word in words:
+        columns += [token for token in spell(lexicon[word]) for _ in range(2)]
+    return [*columns, *[SILENCE_TOKEN_ID] * 2]

@@ -2,7 +2,8 @@
 
 Steps: the corpus (read with ``allow_oov``: a lexicon missing test words is reported as an OOV rate, and decoding
 goes on, as ASR tools do), the model and its units folder (senone tree), the trigram word LM (built from the
-corpus's LM text with lmplz and cached, or a given ARPA/binary file, or none), the AM's senone log posteriors of
+corpus's LM text with lmplz and cached, or a given ARPA/binary file, or none), pronunciation variants learned from
+the training split's alignments (``pronunciations``, when the corpus has them), the AM's senone log posteriors of
 every utterance -> phone-state scores (``tokens.TokenMap``: divided by the priors stored with the model) -> the
 lexicon beam search (``search.LexiconSearch``) -> WER with jiwer.
 
@@ -35,6 +36,7 @@ from crossdistill.data.asr.word_lm import build_word_lm
 from crossdistill.train.asr.hybrid_decoding.acoustic import Timer, senone_log_posteriors
 from crossdistill.train.asr.hybrid_decoding.model import HybridScorer, load_hybrid_scorer
 from crossdistill.train.asr.hybrid_decoding.options import HybridDecodeOptions
+from crossdistill.train.asr.hybrid_decoding.pronunciations import learn_variants
 from crossdistill.train.asr.hybrid_decoding.scoring import score_corpus
 from crossdistill.train.asr.hybrid_decoding.search import LexiconSearch
 from crossdistill.train.asr.hybrid_decoding.tokens import TokenMap
@@ -57,12 +59,15 @@ def decode_hybrid(
     if corpus_data.lexicon is None:
         raise FileNotFoundError(f"corpus {corpus} has no lexicon.txt; give one with --lexicon")
     scorer = load_hybrid_scorer(model, options.units)
+    if options.variants_from is not None and options.variants_from not in corpus_data.splits:
+        raise ValueError(f"--variants-from {options.variants_from!r}: corpus {corpus} has no such split")
     lm_path, lm_summary = _word_lm(corpus_data, options)  # a missing lmplz fails here, before the AM runs
     token_map = TokenMap.from_tree(scorer.tree, scorer.log_priors, options.prior_scale)
     features = load_or_compute_fbank(corpus_data, cache_dir=options.features_cache, progress=progress)
 
     lm_started = time.perf_counter()
-    search = LexiconSearch(corpus_data.lexicon, lm_path, options.search)
+    variants, variants_summary = _variants(corpus_data, options)
+    search = LexiconSearch(corpus_data.lexicon, lm_path, options.search, variants)
     lm_seconds = time.perf_counter() - lm_started
     tuning = None
     if options.tune_split is not None:
@@ -96,6 +101,7 @@ def decode_hybrid(
         "word_lm": lm_summary,
         "lexicon": str(corpus_data.lexicon_path),
         "lexicon_words": len(corpus_data.lexicon),
+        "pronunciation_variants": variants_summary,
         "tokens": "phone states (40 phones x 3 + SIL), senone posteriors summed per phone state / priors",
         "options": options.to_dict(),
         "threads": torch.get_num_threads(),
@@ -121,6 +127,18 @@ def _word_lm(corpus: AsrCorpus, options: HybridDecodeOptions) -> tuple[Path | No
         )
     built = build_word_lm(corpus.lm_text, options.word_lm, options.lm_cache)
     return built.path, {"file": str(built.path), "built": True, **built.summary}
+
+
+def _variants(corpus: AsrCorpus, options: HybridDecodeOptions) -> tuple[dict | None, dict]:
+    split = options.variants_from
+    if split is None:
+        return None, {"from": None}
+    if split not in corpus.alignments:
+        return None, {"from": split, "words": 0, "note": f"the corpus has no alignments of split {split!r}"}
+    variants = learn_variants(
+        corpus.alignments[split], corpus.lexicon, options.variants_min_count, options.variants_min_share
+    )
+    return variants, {"from": split, "words": len(variants), "variants": sum(len(v) for v in variants.values())}
 
 
 def _emissions(

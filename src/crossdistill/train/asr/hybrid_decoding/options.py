@@ -28,11 +28,13 @@ class SearchOptions:
       sil_score: added per frame of inter-word silence.
     """
 
+    # lm_weight and word_score: the best on dev of an oracle AM on the default corpus and of the tiny corpus's AM
+    # (docs/asr.md); tune them on dev for a given model (``HybridDecodeOptions.tune_split``).
     beam: int = 64
     beam_tokens: int | None = None
     beam_threshold: float = 30.0
-    lm_weight: float = 8.0
-    word_score: float = 0.0
+    lm_weight: float = 4.0
+    word_score: float = -4.0
     sil_score: float = 0.0
 
     def check(self) -> None:
@@ -59,6 +61,9 @@ class HybridDecodeOptions:
       use_lm: False decodes with the lexicon alone.
       word_lm: how the trigram is built from the corpus's LM text (``data.asr.word_lm``).
       lexicon: a lexicon file to use instead of the corpus's.
+      variants_from: split whose alignments teach pronunciation variants (``pronunciations``; None: the lexicon's
+        pronunciations only). A corpus without alignments of that split decodes without variants (the report says
+        so). variants_min_count, variants_min_share: how often a variant must be seen to be kept.
       tune_split: split on which the LM weight and word score are tuned (None: no tuning).
       lm_weights, word_scores: the tuning grid.
       batch_size: utterances per AM forward. threads: torch CPU threads (None: torch's default).
@@ -74,9 +79,12 @@ class HybridDecodeOptions:
     use_lm: bool = True
     word_lm: WordLmOptions = field(default_factory=WordLmOptions)
     lexicon: Path | None = None
+    variants_from: str | None = "train"
+    variants_min_count: int = 2
+    variants_min_share: float = 0.05
     tune_split: str | None = None
-    lm_weights: tuple[float, ...] = (2.0, 4.0, 8.0, 16.0)
-    word_scores: tuple[float, ...] = (-4.0, 0.0, 4.0)
+    lm_weights: tuple[float, ...] = (2.0, 4.0, 8.0)
+    word_scores: tuple[float, ...] = (-4.0, 0.0)
     batch_size: int = 8
     threads: int | None = 1
     features_cache: Path | None = None
@@ -88,6 +96,13 @@ class HybridDecodeOptions:
         self.word_lm.check()
         if self.lm is not None and not self.use_lm:
             raise ValueError("--lm names a word LM and --no-lm turns it off: choose one")
+        if self.variants_from is not None and self.variants_from in (self.split, self.tune_split):
+            raise ValueError(
+                f"--variants-from {self.variants_from!r} is the decoded or the tuning split: pronunciation variants "
+                "are learned from training alignments only"
+            )
+        if self.variants_min_count < 1 or not 0.0 < self.variants_min_share <= 1.0:
+            raise ValueError("variants need min_count >= 1 and 0 < min_share <= 1")
         if self.tune_split is not None:
             if self.tune_split == self.split:
                 raise ValueError(
@@ -158,8 +173,10 @@ def decode_options_from_args(args: argparse.Namespace) -> HybridDecodeOptions:
     word_lm = DEFAULT_DECODE.word_lm
     if getattr(args, "prune", None) is not None:
         word_lm = dataclasses.replace(word_lm, prune=tuple(args.prune))
-    given = _given(args, ("split", "prior_scale", "lm", "lexicon", "tune_split", "lm_weights", "word_scores",
-                          "batch_size", "threads", "features_cache", "lm_cache", "units"))  # fmt: skip
+    given = _given(args, ("split", "prior_scale", "lm", "lexicon", "variants_from", "tune_split", "lm_weights",
+                          "word_scores", "batch_size", "threads", "features_cache", "lm_cache", "units"))  # fmt: skip
+    if getattr(args, "no_variants", False):
+        given["variants_from"] = None
     return dataclasses.replace(
         DEFAULT_DECODE, search=search, word_lm=word_lm, use_lm=not getattr(args, "no_lm", False), **given
     )

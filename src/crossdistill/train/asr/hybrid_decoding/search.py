@@ -41,6 +41,8 @@ class LexiconSearch:
     ``(T, 121)`` token scores to its words.
 
     ``lm``: an ARPA or KenLM binary file, or None to decode with the lexicon alone (every word equally likely).
+    ``variants``: more pronunciations of some lexicon words (``pronunciations.learn_variants``), searched beside
+    the lexicon's own.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class LexiconSearch:
         lexicon: Mapping[str, Sequence[str]],
         lm: str | os.PathLike | None,
         options: SearchOptions | None = None,
+        variants: Mapping[str, Sequence[Sequence[str]]] | None = None,
     ) -> None:
         from flashlight.lib.text.decoder import SmearingMode, Trie, ZeroLM
         from flashlight.lib.text.dictionary import Dictionary
@@ -56,11 +59,16 @@ class LexiconSearch:
         self.options.check()
         if not lexicon:
             raise ValueError("empty lexicon: nothing to decode into")
+        unknown = sorted(set(variants or {}) - set(lexicon))  # checked before anything is built
+        if unknown:
+            raise ValueError(f"pronunciation variants of {len(unknown)} word(s) not in the lexicon, e.g. {unknown[0]}")
         self.words = sorted(lexicon)
-        spellings = {}
+        variants = variants or {}
+        spellings: dict[str, list[list[int]]] = {}
         for word in self.words:
+            pronunciations = dict.fromkeys([tuple(lexicon[word]), *(tuple(v) for v in variants.get(word, ()))])
             try:
-                spellings[word] = spell(lexicon[word])
+                spellings[word] = [spell(p) for p in pronunciations]
             except ValueError as error:
                 raise ValueError(f"lexicon word {word!r}: {error}") from None
         word_dict = Dictionary([*self.words, UNKNOWN_WORD])
@@ -79,9 +87,9 @@ class LexiconSearch:
         start = self.lm.start(False)
         for index, word in enumerate(self.words):
             _, unigram = self.lm.score(start, index)
-            tokens = spellings[word]
-            trie.insert(tokens, index, unigram)
-            trie.insert([*tokens, tokens[-1]], index, unigram)  # the last state longer than one frame
+            for tokens in spellings[word]:
+                trie.insert(tokens, index, unigram)
+                trie.insert([*tokens, tokens[-1]], index, unigram)  # the last state longer than one frame
         trie.smear(SmearingMode.MAX)  # LM look-ahead: each trie node carries its best word's unigram score
         self._trie = trie  # the decoder keeps a pointer: keep the trie alive as long as the decoder
         self._unknown = word_dict.get_index(UNKNOWN_WORD)
@@ -115,4 +123,11 @@ class LexiconSearch:
         results = self._decoder.decode(emissions.ctypes.data, emissions.shape[0], emissions.shape[1])
         if not results:
             return []
-        return [self.words[index] for index in results[0].words if 0 <= index < len(self.words)]
+        # flashlight orders hypotheses of equal score by memory address (homophones the LM scores alike, e.g. two
+        # words that are both <unk> to it): of the best-scoring ones, take the first word sequence in sorted order, so
+        # that decoding is repeatable.
+        best = max(result.score for result in results)
+        return min(self._words_of(result) for result in results if result.score == best)
+
+    def _words_of(self, result) -> list[str]:
+        return [self.words[index] for index in result.words if 0 <= index < len(self.words)]
