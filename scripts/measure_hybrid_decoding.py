@@ -1,9 +1,8 @@
 """Measure hybrid decoding and alignment with an oracle AM (docs/asr.md, "Decoding and alignment").
 
-An oracle AM puts ``--peak`` of each frame's probability on the senone of the reference frame labels (the units
-folder's ``frames/<split>.npz``) and spreads the rest evenly. Decoding and aligning its scores checks the decoder
-and the aligner themselves, independent of any trained model: the senone -> phone-state map, the lexicon
-spellings, the word LM, the beam settings, the Viterbi graph. It is not a result of a model.
+The oracle AM (``crossdistill.train.asr.hybrid_decoding.oracle``) puts ``--peak`` of each frame's probability on the
+senone of the reference frame labels and spreads the rest evenly. Decoding and aligning its scores checks the
+decoder and the aligner themselves, independent of any trained model. It is not a result of a model.
 
     .venv/bin/python scripts/measure_hybrid_decoding.py --corpus CORPUS --units UNITS [--lm-cache DIR] \\
         [--prune 0 1 1] [--beam-tokens 32] [--no-lm] [--no-variants]
@@ -21,7 +20,6 @@ import time
 import numpy as np
 
 from crossdistill.data.asr.librispeech import load_asr_corpus
-from crossdistill.data.asr.units import load_units
 from crossdistill.data.asr.word_lm import WordLmOptions, build_word_lm
 from crossdistill.train.asr.hybrid_decoding.alignment import (
     align_utterance,
@@ -29,16 +27,10 @@ from crossdistill.train.asr.hybrid_decoding.alignment import (
     phone_boundary_errors,
 )
 from crossdistill.train.asr.hybrid_decoding.options import HybridDecodeOptions, SearchOptions
+from crossdistill.train.asr.hybrid_decoding.oracle import open_oracle
 from crossdistill.train.asr.hybrid_decoding.pronunciations import learn_variants
 from crossdistill.train.asr.hybrid_decoding.scoring import score_corpus
 from crossdistill.train.asr.hybrid_decoding.search import LexiconSearch
-from crossdistill.train.asr.hybrid_decoding.tokens import TokenMap
-
-
-def oracle_log_posteriors(labels: np.ndarray, senones: int, peak: float) -> np.ndarray:
-    scores = np.full((len(labels), senones), np.log((1 - peak) / (senones - 1)))
-    scores[np.arange(len(labels)), labels] = np.log(peak)
-    return scores
 
 
 def main() -> None:
@@ -57,12 +49,8 @@ def main() -> None:
     args = parser.parse_args()
 
     corpus = load_asr_corpus(args.corpus, progress=False)
-    units = load_units(args.units)
-    tree, senones = units.senone_tree(), units.size("senone")
-    counts = np.bincount(units.frames("train").labels["senone"], minlength=senones) + 1
-    log_priors = np.log(counts / counts.sum())
-    token_map = TokenMap.from_tree(tree, log_priors)
-    report: dict = {"peak": args.peak, "senones": senones, "lexicon_words": len(corpus.lexicon)}
+    oracle = open_oracle(args.units, args.peak)
+    report: dict = {"peak": args.peak, "senones": oracle.senones, "lexicon_words": len(corpus.lexicon)}
     lm = None
     if not args.no_lm:
         built = build_word_lm(corpus.lm_text, WordLmOptions(prune=tuple(args.prune)), args.lm_cache)
@@ -84,10 +72,7 @@ def main() -> None:
 
     def emissions(split: str) -> dict[str, np.ndarray]:
         return {
-            u.utt_id: token_map.emissions(
-                oracle_log_posteriors(units.labels(split, u.utt_id)["senone"], senones, args.peak)
-            )
-            for u in corpus.splits[split]
+            u.utt_id: oracle.token_map.emissions(oracle.log_posteriors(split, u.utt_id)) for u in corpus.splits[split]
         }
 
     def decode(split: str, scores: dict[str, np.ndarray]) -> tuple[dict, float]:
@@ -115,10 +100,10 @@ def main() -> None:
     report["test"]["search_rtf"] = round(seconds / audio, 5)
 
     started = time.perf_counter()
-    table = tree.table()
+    table = oracle.tree.table()
     parts, fallbacks = [], 0
     for u in corpus.splits["test"]:
-        scores = oracle_log_posteriors(units.labels("test", u.utt_id)["senone"], senones, args.peak) - log_priors
+        scores = oracle.log_posteriors("test", u.utt_id) - oracle.log_priors
         aligned = align_utterance(u.words, corpus.lexicon, table, scores, u.duration)
         fallbacks += aligned.fallback
         parts.append(phone_boundary_errors(corpus.alignments["test"][u.utt_id].phones, aligned.alignment.phones))

@@ -9,13 +9,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from crossdistill.cli import main
 from crossdistill.data.asr.lexicon import read_lexicon, write_lexicon
 from crossdistill.data.asr.librispeech import load_asr_corpus
-from crossdistill.data.asr.units import load_units
 from crossdistill.data.asr.word_lm import INSTALL_HINT, build_word_lm, kenlm_available
 from crossdistill.train.asr.hybrid import load_config, train
 from crossdistill.train.asr.hybrid_decoding.alignment import (
@@ -24,10 +22,10 @@ from crossdistill.train.asr.hybrid_decoding.alignment import (
     phone_boundary_errors,
 )
 from crossdistill.train.asr.hybrid_decoding.options import SearchOptions
+from crossdistill.train.asr.hybrid_decoding.oracle import open_oracle
 from crossdistill.train.asr.hybrid_decoding.pronunciations import learn_variants
 from crossdistill.train.asr.hybrid_decoding.scoring import score_corpus
 from crossdistill.train.asr.hybrid_decoding.search import LexiconSearch
-from crossdistill.train.asr.hybrid_decoding.tokens import TokenMap
 
 CONFIGS = Path(__file__).parents[4] / "configs" / "asr" / "hybrid"
 
@@ -160,13 +158,6 @@ def test_a_folder_without_a_model_is_refused(asr_pipeline, capsys, tmp_path):
     assert "no config.json" in capsys.readouterr().err
 
 
-def oracle_log_posteriors(labels: np.ndarray, senones: int, peak: float = 0.9) -> np.ndarray:
-    """What a perfect AM would say: ``peak`` on each frame's aligned senone, the rest spread evenly."""
-    scores = np.full((len(labels), senones), np.log((1 - peak) / (senones - 1)))
-    scores[np.arange(len(labels)), labels] = np.log(peak)
-    return scores
-
-
 @pytest.mark.parametrize("with_lm", [False, True])
 def test_an_oracle_am_decodes_and_aligns_the_test_split(asr_pipeline, tmp_path, with_lm):
     """Senone posteriors made from the reference frame labels: the decoder must find (nearly) the transcripts and
@@ -176,18 +167,16 @@ def test_an_oracle_am_decodes_and_aligns_the_test_split(asr_pipeline, tmp_path, 
     if with_lm and not kenlm_available():
         pytest.skip(f"KenLM's lmplz is not installed: {INSTALL_HINT}")
     corpus = load_asr_corpus(asr_pipeline.corpus, progress=False)
-    units = load_units(asr_pipeline.units)
-    tree, senones = units.senone_tree(), units.size("senone")
-    counts = np.bincount(units.frames("train").labels["senone"], minlength=senones) + 1
-    log_priors = np.log(counts / counts.sum())
-    token_map = TokenMap.from_tree(tree, log_priors)
+    oracle = open_oracle(asr_pipeline.units)
+    table = oracle.tree.table()
     lm = build_word_lm(corpus.lm_text, cache_dir=tmp_path).path if with_lm else None
     search = LexiconSearch(corpus.lexicon, lm, SearchOptions(lm_weight=2.0 if with_lm else 0.0))
     hypotheses, boundaries = {}, []
     for u in corpus.splits["test"]:
-        log_posteriors = oracle_log_posteriors(units.labels("test", u.utt_id)["senone"], senones)
-        hypotheses[u.utt_id] = search.decode(token_map.emissions(log_posteriors))
-        aligned = align_utterance(u.words, corpus.lexicon, tree.table(), log_posteriors - log_priors, u.duration)
+        log_posteriors = oracle.log_posteriors("test", u.utt_id)
+        hypotheses[u.utt_id] = search.decode(oracle.token_map.emissions(log_posteriors))
+        scaled = log_posteriors - oracle.log_priors
+        aligned = align_utterance(u.words, corpus.lexicon, table, scaled, u.duration)
         boundaries.append(phone_boundary_errors(corpus.alignments["test"][u.utt_id].phones, aligned.alignment.phones))
     summary, _ = score_corpus({u.utt_id: u.words for u in corpus.splits["test"]}, hypotheses, corpus.lexicon)
     assert summary["wer"] <= (0.08 if with_lm else 0.3)
