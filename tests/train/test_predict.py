@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from crossdistill.cli import main
 from crossdistill.data.corpus import load_corpus
 from crossdistill.train.config import load_train_config
 from crossdistill.train.predict import predict_files
@@ -47,18 +45,16 @@ def test_every_slot_has_a_value_and_a_probability(trained, pipeline):
             assert record["intent_probability"] == pytest.approx(product)
 
 
-def test_a_bad_file_gets_an_error_line_and_the_others_are_still_predicted(trained, pipeline, tmp_path):
+def test_a_bad_file_gets_an_error_line_and_the_others_are_still_predicted(trained, pipeline, tmp_path, capsys):
     run, _ = trained
     good = load_corpus(pipeline.corpus).splits["test"][0].audio_path
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio")
     missing = tmp_path / "missing.wav"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    command = [sys.executable, "-m", "crossdistill.cli", "predict", "--model", str(run), str(broken), str(good)]
-    completed = subprocess.run([*command, str(missing)], capture_output=True, text=True, env=env)
-    assert completed.returncode == 1
-    lines = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert main(["predict", "--model", str(run), str(broken), str(good), str(missing)]) == 1
+    printed = capsys.readouterr()
+    lines = [json.loads(line) for line in printed.out.splitlines()]
     assert [line["file"] for line in lines] == [str(broken), str(good), str(missing)]
     assert "broken.wav" in lines[0]["error"] and "error" not in lines[1] and "missing.wav" in lines[2]["error"]
     assert "action_probability" in lines[1]
-    assert "2 of 3 files failed" in completed.stderr
+    assert "2 of 3 files failed" in printed.err

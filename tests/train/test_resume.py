@@ -7,14 +7,14 @@ import csv
 import hashlib
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+import torch
 from safetensors.torch import load_file
 
+from crossdistill.cli import main
 from crossdistill.data.corpus import load_corpus
 from crossdistill.train.config import load_train_config
 from crossdistill.train.run import train_intent
@@ -23,10 +23,18 @@ CONFIGS = Path(__file__).parents[2] / "configs" / "table1"
 INTENT_STEP = "crossdistill.train.intent_module:IntentDistillationModule.training_step"
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "crossdistill.cli", *map(str, args)], capture_output=True,
-                          text=True, env=env)  # fmt: skip
+@pytest.fixture(autouse=True)
+def restore_threads():
+    """The commands below run in this process (only the killed run needs its own); they set torch's threads."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def _cli(*args: str) -> int:
+    """Run a command in this process: the run that resumes need not be another process than the uninterrupted
+    one (the killed run is)."""
+    return main([str(arg) for arg in args])
 
 
 def csv_rows(path: Path) -> list[dict]:
@@ -68,8 +76,7 @@ def test_intent_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(pipelin
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (out / "checkpoints" / "last.ckpt").is_file() and not (out / "metrics.json").exists()
 
-    resumed = _cli(*args)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert _cli(*args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert without_timing(metrics) == without_timing(straight)
     assert_same_weights(out / "model" / "model.safetensors", tmp_path / "straight" / "model" / "model.safetensors")
@@ -78,8 +85,7 @@ def test_intent_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(pipelin
 
     # Running the finished command again changes nothing, not even a timestamp.
     before = tree_digest(out)
-    again = _cli(*args)
-    assert again.returncode == 0, again.stderr[-2000:]
+    assert _cli(*args) == 0
     assert tree_digest(out) == before
 
 
@@ -102,8 +108,7 @@ def test_pretraining_killed_mid_epoch_resumes_to_the_uninterrupted_result(tiny_c
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (out / "checkpoints" / "last.ckpt").is_file() and not (out / "metrics.json").exists()
 
-    resumed = _cli(*args)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert _cli(*args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["resumed_after_epochs"] == 1
     volatile = ("seconds", "resumed_after_epochs")
@@ -115,8 +120,7 @@ def test_pretraining_killed_mid_epoch_resumes_to_the_uninterrupted_result(tiny_c
     assert csv_rows(out / log) == csv_rows(tmp_path / "straight" / log)
 
     before = tree_digest(out)
-    again = _cli(*args)
-    assert again.returncode == 0, again.stderr[-2000:]
+    assert _cli(*args) == 0
     assert tree_digest(out) == before
 
 
@@ -135,8 +139,7 @@ def test_teacher_training_killed_mid_epoch_resumes_to_the_uninterrupted_result(t
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not out.exists()
 
-    resumed = _cli(*args)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert _cli(*args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert {k: v for k, v in metrics.items() if k != "train_seconds"} == {
         k: v for k, v in straight.items() if k != "train_seconds"
@@ -148,6 +151,5 @@ def test_teacher_training_killed_mid_epoch_resumes_to_the_uninterrupted_result(t
     assert sorted(path.name for path in tmp_path.iterdir()) == ["killed", "straight"], "no work folder left"
 
     before = tree_digest(out)
-    again = _cli(*args)
-    assert again.returncode == 0, again.stderr[-2000:]
+    assert _cli(*args) == 0
     assert tree_digest(out) == before
