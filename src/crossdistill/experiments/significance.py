@@ -195,3 +195,74 @@ def holm(p_values: Mapping[str, float]) -> dict[str, float]:
         running = max(running, min(1.0, (len(order) - rank) * p_values[name]))
         adjusted[name] = running
     return adjusted
+
+
+@dataclass(frozen=True)
+class WordErrorTest:
+    """Wilcoxon signed-rank test on per-utterance word errors, cell against a baseline (test-set sampling).
+
+    Each test utterance u gives one matched pair: d_u = the cell's word errors on u minus the baseline's, averaged
+    over the seeds both have (so utterances, the units that test-set sampling draws, stay the independent units;
+    the seeds only make each d_u less noisy). ``better`` / ``worse`` / ``tied``: utterances with d_u < 0, > 0, = 0.
+    ``difference_pp``: the cell's WER minus the baseline's (pp), pooled over the utterances and averaged over the
+    seeds. ``p``: two-sided, zero differences dropped (Wilcoxon's treatment); 1.0 when every d_u is 0.
+    ``detectable_pp``: a guide to power, the |difference| that a paired t-test on the same d_u finds 4 times out of 5
+    (for continuous symmetric differences the signed-rank test needs at most 1 / 0.864, about 16 % more, pairs for
+    the same power: the Hodges-Lehmann bound); None when the d_u have no spread.
+    """
+
+    seeds: int
+    utterances: int
+    reference_words: int
+    better: int
+    worse: int
+    tied: int
+    difference_pp: float
+    p: float
+    detectable_pp: float | None
+
+
+def word_error_test(
+    cell: Mapping[int, Mapping[str, int]],
+    baseline: Mapping[int, Mapping[str, int]],
+    reference_words: Mapping[str, int],
+    alpha: float = ALPHA,
+) -> WordErrorTest | None:
+    """Compare ``{seed: {utt_id: word errors}}`` of two systems on the seeds both have and the utterances every one
+    of those runs scored; ``reference_words`` gives each utterance's reference length. None when nothing is shared.
+
+    Why this test: it pairs the two systems on the same utterances and uses how many words each gets wrong (the
+    whole-sentence McNemar test keeps only right/wrong per utterance). NIST's MAPSSWE test pairs finer segments
+    (stretches between words both systems get right), which needs both hypotheses aligned to the reference
+    together, and applies a normal approximation to their mean; read speech comes in utterances separated by
+    silence, so an utterance is already a segment whose errors do not spill into the next, and the signed-rank
+    test needs no normality of differences that are mostly 0 with a long tail.
+    """
+    seeds = sorted(set(cell) & set(baseline))
+    if not seeds:
+        return None
+    shared = set(reference_words)
+    for seed in seeds:
+        shared &= cell[seed].keys() & baseline[seed].keys()
+    utterances = sorted(shared)
+    if not utterances:
+        return None
+    differences = [statistics.mean(cell[s][u] - baseline[s][u] for s in seeds) for u in utterances]
+    words = sum(reference_words[u] for u in utterances)
+    nonzero = [d for d in differences if d != 0]
+    p = float(stats.wilcoxon(nonzero, zero_method="wilcox").pvalue) if nonzero else 1.0
+    spread = statistics.stdev(differences) if len(differences) > 1 else 0.0
+    detectable = None
+    if spread > 0:
+        detectable = 100 * t_test_detectable_effect(len(differences), alpha) * spread * len(differences) / words
+    return WordErrorTest(
+        seeds=len(seeds),
+        utterances=len(utterances),
+        reference_words=words,
+        better=sum(d < 0 for d in differences),
+        worse=sum(d > 0 for d in differences),
+        tied=sum(d == 0 for d in differences),
+        difference_pp=100 * sum(differences) / words,
+        p=p,
+        detectable_pp=detectable,
+    )
