@@ -1,0 +1,120 @@
+"""``crossdistill asr benchmark table1 --out DIR [--seeds 0,1,2] [--jobs N] [--preset P] [key=value ...]``: paper 001's
+Table 1 over seeds.
+
+Builds (or reuses) the corpus, its units folder, the senone, phone and subword LMs and their frame-wise posterior
+caches under OUT, trains the hybrid AM for the baseline and every subset of the three LMs (paper 001 eq. 4, one
+auxiliary head per LM; configs/asr/hybrid/<cell>.yaml) for every seed, decodes each run's test split to WER (lexicon +
+trigram word LM; LM weight and word score tuned on dev), and writes OUT/report.md with wer.png and frame_accuracy.png
+(``crossdistill.experiments.asr.table1``). Every stage resumes: give the same command again after an interruption.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from crossdistill.cli.grid import parse_seeds
+
+
+def register(benchmarks: argparse._SubParsersAction) -> None:
+    from crossdistill.experiments.asr.setup import AsrSetupSettings
+    from crossdistill.experiments.asr.table1 import CELLS, DEFAULT_SEEDS, DecodeSettings
+
+    setup, decode = AsrSetupSettings(), DecodeSettings()
+    parser = benchmarks.add_parser(
+        "table1",
+        help="the hybrid AM: the baseline and every subset of the senone, phone and subword LMs (eq. 4) over seeds",
+        description=__doc__.split("\n\n", 1)[1].replace("\n", " "),
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder (every stage resumes from it)")
+    parser.add_argument(
+        "--seeds",
+        default=",".join(map(str, DEFAULT_SEEDS)),
+        help=f"comma-separated seeds (default {','.join(map(str, DEFAULT_SEEDS))})",
+    )
+    parser.add_argument(
+        "--cells", default=",".join(CELLS), help=f"comma-separated cells (default all eight: {','.join(CELLS)})"
+    )
+    parser.add_argument("--preset", default=setup.preset, help=f"corpus preset (default {setup.preset})")
+    parser.add_argument("--corpus", type=Path, help="an existing corpus folder (with alignments) instead")
+    parser.add_argument(
+        "--senones", type=int, default=setup.senones, help=f"senone tree leaves (default {setup.senones})"
+    )
+    parser.add_argument(
+        "--subwords", type=int, default=setup.subwords, help=f"sentencepiece vocabulary (default {setup.subwords})"
+    )
+    parser.add_argument(
+        "--min-leaf-frames",
+        type=int,
+        default=setup.min_leaf_frames,
+        help=f"fewest training frames per senone (default {setup.min_leaf_frames})",
+    )
+    parser.add_argument(
+        "--lm",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="setting of every LM teacher (crossdistill asr lm train), repeatable, e.g. --lm epochs=5",
+    )
+    parser.add_argument("--no-tune", action="store_true", help="decode with the decoder's default weights")
+    parser.add_argument(
+        "--lm-weights",
+        type=float,
+        nargs="+",
+        default=list(decode.lm_weights),
+        help=f"LM weights tried on dev (default {' '.join(map(str, decode.lm_weights))})",
+    )
+    parser.add_argument(
+        "--word-scores",
+        type=float,
+        nargs="+",
+        default=list(decode.word_scores),
+        help=f"word scores tried on dev (default {' '.join(map(str, decode.word_scores))})",
+    )
+    parser.add_argument("--beam", type=int, default=decode.beam, help=f"decoding beam (default {decode.beam})")
+    parser.add_argument(
+        "--jobs", type=int, default=setup.jobs, help=f"runs (and synthesis workers) at once (default {setup.jobs})"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=setup.threads, help=f"torch threads per run (default {setup.threads})"
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="settings of every run (crossdistill.train.asr.hybrid_config), e.g. epochs=20 model.num_layers=2",
+    )
+    parser.set_defaults(handler=run)
+
+
+def parse_cells(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def run(args: argparse.Namespace) -> int:
+    from crossdistill.experiments.asr.setup import AsrSetupSettings
+    from crossdistill.experiments.asr.table1 import DecodeSettings, Table1Settings, run_table1
+
+    settings = Table1Settings(
+        setup=AsrSetupSettings(
+            preset=args.preset,
+            corpus=None if args.corpus is None else str(args.corpus),
+            senones=args.senones,
+            subwords=args.subwords,
+            min_leaf_frames=args.min_leaf_frames,
+            lm_overrides=tuple(args.lm),
+            jobs=args.jobs,
+            threads=args.threads,
+        ),
+        cells=parse_cells(args.cells),
+        seeds=tuple(parse_seeds(args.seeds)),
+        train_overrides=tuple(args.overrides),
+        decode=DecodeSettings(
+            tune=not args.no_tune,
+            lm_weights=tuple(args.lm_weights),
+            word_scores=tuple(args.word_scores),
+            beam=args.beam,
+        ),
+    )
+    print(run_table1(args.out, settings))
+    return 0
