@@ -11,7 +11,8 @@ from crossdistill.experiments.setup import SetupSettings
 def test_demo_runs_every_stage_and_prints_its_table(tmp_path, capsys):
     setup = SetupSettings(corpus_preset="tiny", student_preset="tiny", pretrain_epochs=1, teacher_arch="scratch",
                           teacher_epochs=2, jobs=1)  # fmt: skip
-    results = run_demo(tmp_path / "demo", DemoSettings(setup=setup, student_epochs=1))
+    # asr=None: paper 001's part has its own test (tests/experiments/asr/test_demo.py)
+    results = run_demo(tmp_path / "demo", DemoSettings(setup=setup, student_epochs=1, asr=None))
     assert set(results["students"]) == {"vanilla", "dropout_x_triangular"}
     assert json.loads((tmp_path / "demo" / "results.json").read_text())["settings"]["setup"]["corpus_preset"] == "tiny"
     table = (tmp_path / "demo" / "results.md").read_text()

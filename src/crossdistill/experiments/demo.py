@@ -15,6 +15,7 @@ from pathlib import Path
 
 from crossdistill.common import atomic_write_text
 from crossdistill.common.environment import numeric_environment
+from crossdistill.experiments.asr.demo import AsrDemoSettings, run_asr_demo
 from crossdistill.experiments.confidence_simulation import SimulationGrid, run_simulation
 from crossdistill.experiments.setup import SetupSettings, prepare_setup, step
 
@@ -28,6 +29,7 @@ class DemoSettings:
     setup: SetupSettings = field(default_factory=lambda: SetupSettings(corpus_preset="small"))
     student_epochs: int = 20
     kd_cell: str = "dropout_x_triangular"
+    asr: AsrDemoSettings | None = field(default_factory=AsrDemoSettings)  # paper 001's part; None skips it
 
 
 def run_demo(out_dir: Path, settings: DemoSettings = DemoSettings()) -> dict:
@@ -70,6 +72,8 @@ def run_demo(out_dir: Path, settings: DemoSettings = DemoSettings()) -> dict:
     }
     atomic_write_text(out / "results.json", json.dumps(results, indent=2) + "\n")
     print_results(results, out)
+    if settings.asr is not None:  # paper 001 at demo size, in out/asr (its own results.json and report.md)
+        results["asr"] = run_asr_demo(out / "asr", settings.asr)
     return results
 
 
