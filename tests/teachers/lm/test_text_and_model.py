@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from crossdistill.teachers.lm.inference import iterate_log_probs, perplexity, unigram_perplexity
+from crossdistill.teachers.lm.inference import iterate_log_probs, length_sorted_batches, perplexity, unigram_perplexity
 from crossdistill.teachers.lm.model import LMConfig, LSTMLanguageModel, lm_fingerprint
 from crossdistill.teachers.lm.text import IGNORE_INDEX, UnitSentences, make_lm_batch, read_unit_sentences
 from crossdistill.teachers.lm.vocabulary import InventoryMismatch, UnitVocabulary, read_inventory
@@ -119,3 +119,30 @@ def test_a_sentence_subset_keeps_the_same_lines_in_every_unit(tmp_path):
     other = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=6, seed=4)
     assert other.lengths().tolist() != a.lengths().tolist()
     assert len(read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=50)) == 20
+    short = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_units=5)
+    assert short.lengths().tolist() == [1, 2, 3, 4, 5] and short.skipped_long == 15
+
+
+def test_chunked_cross_entropy_equals_the_plain_one_with_gradients():
+    lm = _tiny_lm()
+    lm.train()
+    inputs = torch.tensor([[3, 0, 1, 2, 0, 1], [3, 2, 2, 3, 3, 3]])
+    targets = torch.tensor([[0, 1, 2, 0, 1, 3], [2, 2, 3, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX]])
+    lm.dropout.p = 0.0  # the two computations must see the same activations
+    plain = torch.nn.functional.cross_entropy(lm(inputs).flatten(0, 1), targets.flatten(), reduction="sum")
+    plain_grads = torch.autograd.grad(plain, list(lm.parameters()))
+    chunked = lm.summed_cross_entropy(inputs, targets, max_logits=2 * 4 * 2)  # two positions per chunk
+    chunked_grads = torch.autograd.grad(chunked, list(lm.parameters()))
+    assert torch.allclose(plain, chunked, atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain_grads, chunked_grads, strict=True))
+
+
+def test_scoring_batches_bound_their_padded_size():
+    lengths = np.array([5, 1, 40, 3, 3, 9, 2])
+    batches = length_sorted_batches(lengths, batch_size=3, max_units=12)
+    assert sorted(i for b in batches for i in b) == list(range(7))
+    for batch in batches:
+        assert len(batch) <= 3
+        width = max(lengths[i] for i in batch) + 1
+        assert len(batch) == 1 or len(batch) * width <= 12
+    assert [2] in batches  # longer than the cap: alone

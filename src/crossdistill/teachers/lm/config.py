@@ -56,6 +56,10 @@ class LMTrainConfig:
     sentences, the same sentences in every unit for a given seed (None: all). The Debian LM text holds 233,697
     sentences, 62M senone units, hours per epoch on one core; the defaults (5,000 and 500 sentences, 4 epochs)
     train each LM in minutes (docs/lm-teachers.md has the measured times and perplexities).
+    max_sentence_units: LM-train and held-out sentences longer than that (in the LM's unit) are left out: memory
+    grows with a batch's longest sentence (the Debian text has a 34,113-senone "sentence"; 1% of its sentences
+    exceed 1,047 senones), while AM utterances stay short (at most 351 senones on the default corpus's dev split);
+    metrics.json counts what was left out. The AM dev transcripts are never left out.
     eval_batch_size: sentences per batch when scoring. threads: torch CPU threads (None: torch's default).
     num_workers: DataLoader workers.
     """
@@ -74,6 +78,7 @@ class LMTrainConfig:
     bucket_factor: int = 50
     max_train_sentences: int | None = 5000
     max_valid_sentences: int | None = 500
+    max_sentence_units: int | None = 1024
     eval_batch_size: int = 64
     threads: int | None = None
     num_workers: int = 0
@@ -102,7 +107,7 @@ def _check_ranges(config: DictConfig) -> None:
         "model.hidden_dim": config.model.hidden_dim,
         "model.num_layers": config.model.num_layers,
     }
-    for optional in ("threads", "max_train_sentences", "max_valid_sentences"):
+    for optional in ("threads", "max_train_sentences", "max_valid_sentences", "max_sentence_units"):
         if config[optional] is not None:
             at_least_one[optional] = config[optional]
     for key, value in at_least_one.items():

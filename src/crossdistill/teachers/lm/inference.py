@@ -17,10 +17,25 @@ from torch import Tensor
 from crossdistill.teachers.lm.model import LSTMLanguageModel
 from crossdistill.teachers.lm.text import UnitSentences, make_lm_batch
 
+MAX_BATCH_UNITS = 2**14  # positions per scoring batch: its (positions, V + 1) log-probabilities stay tens of MB
+
+
+def length_sorted_batches(lengths: np.ndarray, batch_size: int, max_units: int = MAX_BATCH_UNITS) -> list[list[int]]:
+    """Sentence indices in batches of similar length: at most ``batch_size`` sentences and, padding counted, at
+    most ``max_units`` positions (a sentence longer than that is a batch of its own)."""
+    batches: list[list[int]] = []
+    for i in np.argsort(lengths, kind="stable").tolist():
+        # Sorted ascending, so the sentence being added is the longest of its batch: it sets the padded width.
+        if batches and len(batches[-1]) < batch_size and (len(batches[-1]) + 1) * (lengths[i] + 1) <= max_units:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
 
 @torch.no_grad()
 def iterate_log_probs(
-    model: LSTMLanguageModel, sentences: UnitSentences, batch_size: int = 64
+    model: LSTMLanguageModel, sentences: UnitSentences, batch_size: int = 64, max_batch_units: int = MAX_BATCH_UNITS
 ) -> Iterator[tuple[int, Tensor]]:
     """Yield ``(sentence index, log-probabilities (n + 1, V + 1))`` for every sentence, in length-sorted batches."""
     if batch_size < 1:
@@ -28,10 +43,8 @@ def iterate_log_probs(
     was_training = model.training
     model.eval()
     boundary = model.vocabulary.boundary
-    order = np.argsort(sentences.lengths(), kind="stable")
     try:
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size].tolist()
+        for rows in length_sorted_batches(sentences.lengths(), batch_size, max_batch_units):
             batch = make_lm_batch([torch.from_numpy(sentences[i].astype(np.int64)) for i in rows], boundary)
             log_probs = torch.log_softmax(model(batch["inputs"]).float(), dim=-1)
             for b, i in enumerate(rows):

@@ -14,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from crossdistill.common import fingerprint, fingerprint_file
 from crossdistill.students.configs import config_from_dict, config_to_dict
 from crossdistill.students.serialization import CONFIG_FILE, WEIGHTS_FILE, load_module_files, save_module_files
+from crossdistill.teachers.lm.text import IGNORE_INDEX
 from crossdistill.teachers.lm.vocabulary import UnitVocabulary
 
 MODEL_KIND = "lstm_lm"
@@ -82,8 +86,36 @@ class LSTMLanguageModel(nn.Module):
 
     def forward(self, inputs: Tensor) -> Tensor:
         """Logits of every position; padding after a sentence's end does not change its earlier positions."""
+        return self.output(self.hidden_states(inputs))
+
+    def hidden_states(self, inputs: Tensor) -> Tensor:
+        """The output layer's input (B, L, H), dropout applied: ``forward`` is ``output(hidden_states(inputs))``."""
         hidden, _ = self.lstm(self.dropout(self.embedding(inputs)))
-        return self.output(self.dropout(hidden))
+        return self.dropout(hidden)
+
+    def summed_cross_entropy(self, inputs: Tensor, targets: Tensor, max_logits: int = 2**22) -> Tensor:
+        """Sum over positions of -log p(target), ignoring ``IGNORE_INDEX`` targets, with bounded memory.
+
+        The logits (B, L, V + 1) of a batch of long sentences over a large inventory would take gigabytes (32
+        senone sentences of 2,000 units: 256 MB per copy, several copies with the softmax and its gradient). They
+        are made ``max_logits`` elements at a time along L; under autograd each chunk is checkpointed (its logits
+        are recomputed in the backward pass), so memory stays bounded for any length at the cost of one more
+        output-layer product. The value equals ``cross_entropy(forward(inputs), targets, reduction="sum")``.
+        """
+        hidden = self.hidden_states(inputs)
+        step = max(1, max_logits // max(1, hidden.shape[0] * self.output.out_features))
+        total = hidden.new_zeros(())
+        for start in range(0, hidden.shape[1], step):
+            chunk, chunk_targets = hidden[:, start : start + step], targets[:, start : start + step]
+            if torch.is_grad_enabled():
+                total = total + checkpoint(self._chunk_loss, chunk, chunk_targets, use_reentrant=False)
+            else:
+                total = total + self._chunk_loss(chunk, chunk_targets)
+        return total
+
+    def _chunk_loss(self, hidden: Tensor, targets: Tensor) -> Tensor:
+        logits = self.output(hidden)
+        return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
 
     def save_pretrained(self, directory: str | Path, extra: dict | None = None) -> None:
         save_module_files(self, directory, {"kind": MODEL_KIND, **config_to_dict(self.config)}, extra)

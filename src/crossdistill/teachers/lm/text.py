@@ -27,11 +27,13 @@ class UnitSentences:
     """Sentences of unit ids: sentence i is ``ids[offsets[i]:offsets[i + 1]]``.
 
     ids: int32 (total units,). offsets: int64 (sentences + 1,), starting at 0. source: where they came from.
+    skipped_long: sentences of the source left out for being longer than the reader's ``max_units``.
     """
 
     ids: np.ndarray
     offsets: np.ndarray
     source: str = ""
+    skipped_long: int = 0
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -61,13 +63,18 @@ class UnitSentences:
 
 
 def read_unit_sentences(
-    path: str | Path, vocabulary: UnitVocabulary, max_sentences: int | None = None, seed: int = 0
+    path: str | Path,
+    vocabulary: UnitVocabulary,
+    max_sentences: int | None = None,
+    seed: int = 0,
+    max_units: int | None = None,
 ) -> UnitSentences:
     """Read a unit-text file; errors name the file and line.
 
     With ``max_sentences``, a seeded random subset of that many sentences is kept (in file order). The units
     folder writes the LM text of the three units line by line from the same sentences, so the same ``seed`` keeps
-    the same sentences in every unit. Only kept lines are checked.
+    the same sentences in every unit. Only kept lines are checked. With ``max_units``, kept sentences longer than
+    that are left out (and counted in ``skipped_long``).
     """
     path = Path(path)
     if not path.is_file():
@@ -81,8 +88,10 @@ def read_unit_sentences(
         if max_sentences < total:
             keep = np.zeros(total, dtype=bool)
             keep[np.random.default_rng(seed).choice(total, size=max_sentences, replace=False)] = True
+    if max_units is not None and max_units < 1:
+        raise ValueError(f"max_units must be >= 1, got {max_units}")
     ids = vocabulary.ids()
-    chunks, lengths, sentence = [], [], -1
+    chunks, lengths, sentence, skipped = [], [], -1, 0
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -91,12 +100,15 @@ def read_unit_sentences(
             if keep is not None and not keep[sentence]:
                 continue
             encoded = vocabulary.encode(line, f"{path}, line {number}", ids)
+            if max_units is not None and len(encoded) > max_units:
+                skipped += 1
+                continue
             chunks.append(encoded)
             lengths.append(len(encoded))
     if not chunks:
-        raise ValueError(f"{path} holds no sentences")
+        raise ValueError(f"{path} holds no sentences" + (f" of at most {max_units} units" if skipped else ""))
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return UnitSentences(np.concatenate(chunks).astype(np.int32), offsets, str(path))
+    return UnitSentences(np.concatenate(chunks).astype(np.int32), offsets, str(path), skipped)
 
 
 class SentenceDataset(Dataset):

@@ -32,7 +32,6 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-import torch.nn.functional as F
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
@@ -139,10 +138,8 @@ class LMTrainingModule(pl.LightningModule):
         self._epoch_started = 0.0
 
     def _summed_loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        logits = self.lm(batch["inputs"])
         targets = batch["targets"]
-        total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
-        return total, (targets != IGNORE_INDEX).sum()
+        return self.lm.summed_cross_entropy(batch["inputs"], targets), (targets != IGNORE_INDEX).sum()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         total, count = self._summed_loss(batch)
@@ -217,7 +214,9 @@ def train_lm(config: DictConfig) -> dict[str, Any]:
     vocabulary = units.vocabulary(config.unit)
     limits = {"train": config.max_train_sentences, "valid": config.max_valid_sentences}
     texts = {
-        part: read_unit_sentences(units.lm_text(config.unit, part), vocabulary, limit, config.seed)
+        part: read_unit_sentences(
+            units.lm_text(config.unit, part), vocabulary, limit, config.seed, config.max_sentence_units
+        )
         for part, limit in limits.items()
     }
     dev_path = units.lm_text(config.unit, "dev")
@@ -274,6 +273,7 @@ def _finish(out: Path, module: LMTrainingModule, trainer: pl.Trainer, vocabulary
         "units_key": lm.config.units_key,
         "parameters": sum(p.numel() for p in lm.parameters()),
         "sentences": {name: len(s) for name, s in texts.items() if s is not None},
+        "sentences_left_out_as_too_long": {name: s.skipped_long for name, s in texts.items() if s is not None},
         "predictions": {name: s.num_predictions for name, s in texts.items() if s is not None},
         "selected_epoch": chosen["epoch"],
         "selection": SELECTION,
