@@ -34,8 +34,8 @@ from typing import Any
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
-from crossdistill.common import atomic_write_text
 from crossdistill.common.progress import show_progress
+from crossdistill.experiments.asr import bookkeeping
 from crossdistill.experiments.asr.setup import AsrSetup, AsrSetupSettings, prepare_asr_setup
 from crossdistill.experiments.setup import step
 from crossdistill.train.asr.hybrid_decoding.options import DEFAULT_DECODE, DEFAULT_SEARCH
@@ -160,22 +160,14 @@ def run_overrides(run: Table1Run, setup: AsrSetup, settings: Table1Settings) -> 
 
 
 def write_run_configs(runs: Sequence[Table1Run], setup: AsrSetup, settings: Table1Settings) -> None:
-    """Check every run's config, then write those not written yet; a run planned with other settings is refused
-    (its folder would resume or skip a different run)."""
+    """Check every run's config, then write those not written yet; a run planned with other settings is refused."""
     from crossdistill.train.asr.hybrid_config import load_config
 
     texts = {}
     for run in runs:
         config = load_config(CONFIGS / f"{run.cell}.yaml", run_overrides(run, setup, settings))
-        texts[run] = OmegaConf.to_yaml(config)
-    for run, text in texts.items():
-        path = run.config_path
-        if path.is_file() and path.read_text(encoding="utf-8") != text:
-            raise ValueError(f"{path} was planned with other settings; use a new --out or remove it and {run.out}")
-    for run, text in texts.items():
-        if not run.config_path.is_file():
-            run.config_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(run.config_path, text)
+        texts[run.config_path] = OmegaConf.to_yaml(config)
+    bookkeeping.write_planned_configs(texts)
 
 
 def planned_test_split(run: Table1Run) -> str:
@@ -264,8 +256,7 @@ def finish_runs(out: Path, settings: Table1Settings, progress: bool, announce=No
 
 
 def read_state(out: Path) -> dict[str, Any]:
-    path = Path(out) / STATE_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return bookkeeping.read_state(Path(out) / STATE_FILE)
 
 
 def grid_identity(settings: Table1Settings) -> dict[str, Any]:
@@ -278,28 +269,9 @@ def grid_identity(settings: Table1Settings) -> dict[str, Any]:
 
 def record_settings(out: Path, settings: Table1Settings) -> None:
     """Write the settings (a folder holding another grid is refused) and the commit the code runs at."""
-    from crossdistill.experiments.asr.fig3 import _git_commit
-
-    state = read_state(out)
-    current = grid_identity(settings)
-    previous = state.get("grid")
-    if previous is not None and previous != current:
-        changed = [key for key in GRID_KEYS if previous.get(key) != current[key]]
-        raise ValueError(
-            f"{out} holds a Table 1 grid with other settings ({', '.join(changed)} differ); use a new --out"
-        )
-    commits = state.get("commits", [])
-    commit = _git_commit()
-    if commit not in commits:
-        commits.append(commit)
-    out.mkdir(parents=True, exist_ok=True)
-    settings_json = json.loads(json.dumps(asdict(settings)))
-    atomic_write_text(out / STATE_FILE, json.dumps({**state, "grid": current, "settings": settings_json,
-                                                    "commits": commits}, indent=2) + "\n")  # fmt: skip
+    plain = json.loads(json.dumps(asdict(settings)))
+    bookkeeping.record_settings(Path(out) / STATE_FILE, grid_identity(settings), plain, "Table 1 grid")
 
 
 def add_seconds(out: Path, stage: str, seconds: float) -> None:
-    state = read_state(out)
-    timings = state.setdefault("wall_seconds", {})
-    timings[stage] = round(timings.get(stage, 0.0) + seconds, 1)
-    atomic_write_text(Path(out) / STATE_FILE, json.dumps(state, indent=2) + "\n")
+    bookkeeping.add_seconds(Path(out) / STATE_FILE, stage, seconds)
