@@ -402,6 +402,7 @@ def _write_shared_files(
 ) -> None:
     from crossdistill.data.asr.g2p import phonemize
     from crossdistill.data.asr.lexicon import write_lexicon
+    from crossdistill.data.synth import run_in_fresh_processes
 
     for split in SYNTHETIC_SPLITS:
         utterances = [u for p in plans if p.split == split for u in results[p.speaker]["utterances"]]
@@ -414,7 +415,10 @@ def _write_shared_files(
     atomic_write_text(out / LM_VALID_FILE, "".join(line + "\n" for line in text.lm_valid))
     parts = (text.am_train, text.am_dev, text.am_test, text.lm_train, text.lm_valid)
     vocabulary = sorted({word for part in parts for sentence in part for word in sentence.split()})
-    write_lexicon(out / LEXICON_FILE, phonemize(vocabulary))
+    # In a fresh process, as the synthesis: eSpeak's text-to-phoneme depends on what this process's eSpeak did
+    # before (another voice, earlier text), which made the lexicon differ between runs in one test session.
+    (lexicon,) = run_in_fresh_processes(phonemize, [vocabulary], jobs=1, progress=False, sizes=[0])
+    write_lexicon(out / LEXICON_FILE, lexicon)
     metadata = _metadata(plans, results, text, options, len(vocabulary))
     atomic_write_text(out / METADATA_FILE, json.dumps(metadata, indent=1, sort_keys=True) + "\n")
 
