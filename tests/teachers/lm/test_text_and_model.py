@@ -3,10 +3,18 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crossdistill.teachers.lm.inference import iterate_log_probs, length_sorted_batches, perplexity, unigram_perplexity
 from crossdistill.teachers.lm.model import LMConfig, LSTMLanguageModel, lm_fingerprint
-from crossdistill.teachers.lm.text import IGNORE_INDEX, UnitSentences, make_lm_batch, read_unit_sentences
+from crossdistill.teachers.lm.text import (
+    IGNORE_INDEX,
+    TextSelection,
+    UnitSentences,
+    make_lm_batch,
+    read_unit_sentences,
+)
 from crossdistill.teachers.lm.vocabulary import InventoryMismatch, UnitVocabulary, read_inventory
 
 
@@ -112,15 +120,40 @@ def test_a_sentence_subset_keeps_the_same_lines_in_every_unit(tmp_path):
     # Line i holds i + 1 units, so a sentence's length tells which line it came from.
     (tmp_path / "a.txt").write_text("".join(" ".join("A" * (i + 1)) + "\n" for i in range(20)))
     (tmp_path / "b.txt").write_text("".join(" ".join("B" * (i + 1)) + "\n\n" for i in range(20)))  # blank lines
-    a = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=6, seed=3)
-    b = read_unit_sentences(tmp_path / "b.txt", vocabulary, max_sentences=6, seed=3)
+    a = read_unit_sentences(tmp_path / "a.txt", vocabulary, TextSelection(max_sentences=6, seed=3))
+    b = read_unit_sentences(tmp_path / "b.txt", vocabulary, TextSelection(max_sentences=6, seed=3))
     assert len(a) == 6 and a.lengths().tolist() == b.lengths().tolist()
     assert a.lengths().tolist() == sorted(a.lengths().tolist())  # file order kept
-    other = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=6, seed=4)
+    other = read_unit_sentences(tmp_path / "a.txt", vocabulary, TextSelection(max_sentences=6, seed=4))
     assert other.lengths().tolist() != a.lengths().tolist()
-    assert len(read_unit_sentences(tmp_path / "a.txt", vocabulary, max_sentences=50)) == 20
-    short = read_unit_sentences(tmp_path / "a.txt", vocabulary, max_units=5)
+    assert len(read_unit_sentences(tmp_path / "a.txt", vocabulary, TextSelection(max_sentences=50))) == 20
+    short = read_unit_sentences(tmp_path / "a.txt", vocabulary, TextSelection(max_sentence_units=5))
     assert short.lengths().tolist() == [1, 2, 3, 4, 5] and short.skipped_long == 15
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(1, 30), min_size=1, max_size=40),
+    st.integers(1, 50),
+    st.integers(1, 400),
+    st.integers(5, 30),
+    st.integers(0, 3),
+)
+def test_selection_respects_its_budgets_and_nests_across_units(lengths, max_sentences, max_units, longest, seed):
+    lengths = np.array(lengths)
+    selection = TextSelection(max_sentences, max_units, longest, seed)
+    chosen, skipped = selection.choose(lengths)
+    assert np.all(np.diff(chosen) > 0) and np.all(lengths[chosen] <= longest)
+    assert len(chosen) <= max_sentences
+    # The budget is reached with the last sentence taken, never before it.
+    assert lengths[chosen].sum() - lengths[chosen].max(initial=0) < max_units or len(chosen) <= 1
+    assert skipped <= int((lengths > longest).sum())
+    # Another unit's text of the same sentences, every sentence twice as long (senones against phones): with the
+    # same seed and unit budget its choice is a prefix of the same walk, hence a subset.
+    longer, _ = TextSelection(max_sentences, max_units, 2 * longest, seed).choose(2 * lengths)
+    assert set(longer.tolist()) <= set(chosen.tolist())
+    if max_units >= lengths.sum() and max_sentences >= len(lengths):
+        assert chosen.tolist() == np.flatnonzero(lengths <= longest).tolist()
 
 
 def test_chunked_cross_entropy_equals_the_plain_one_with_gradients():

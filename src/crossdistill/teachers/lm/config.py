@@ -52,10 +52,12 @@ class LMTrainConfig:
     model: the LM's sizes. epochs, batch_size (sentences per process and step), lr, weight_decay (Adam), grad_clip
     (max gradient norm; 0 = off), seed: the optimisation. shuffle: shuffle batches (off only for checks that
     compare runs step by step). bucket_factor: batches per length-sorting pool (1 = no bucketing).
-    max_train_sentences, max_valid_sentences: train (select) on a random subset of that many LM-train (held-out)
-    sentences, the same sentences in every unit for a given seed (None: all). The Debian LM text holds 233,697
-    sentences, 62M senone units, hours per epoch on one core; the defaults (5,000 and 500 sentences, 4 epochs)
-    train each LM in minutes (docs/lm-teachers.md has the measured times and perplexities).
+    max_train_units, max_train_sentences: train on a seeded random subset of the LM-train sentences holding about
+    that many units, or that many sentences (None: no limit; ``crossdistill.teachers.lm.text.TextSelection``).
+    The Debian LM text holds 233,697 sentences, 62M senone units: an hour per epoch on one core. The default, 1M
+    units per epoch, gives every LM the same compute (docs/lm-teachers.md has the measured times and perplexities);
+    ``max_train_sentences`` alone gives the three LMs the same sentences instead. max_valid_sentences: the same
+    for the held-out text used for selection.
     max_sentence_units: LM-train and held-out sentences longer than that (in the LM's unit) are left out: memory
     grows with a batch's longest sentence (the Debian text has a 34,113-senone "sentence"; 1% of its sentences
     exceed 1,047 senones), while AM utterances stay short (at most 351 senones on the default corpus's dev split);
@@ -76,7 +78,8 @@ class LMTrainConfig:
     seed: int = 0
     shuffle: bool = True
     bucket_factor: int = 50
-    max_train_sentences: int | None = 5000
+    max_train_units: int | None = 1_000_000
+    max_train_sentences: int | None = None
     max_valid_sentences: int | None = 500
     max_sentence_units: int | None = 1024
     eval_batch_size: int = 64
@@ -107,9 +110,9 @@ def _check_ranges(config: DictConfig) -> None:
         "model.hidden_dim": config.model.hidden_dim,
         "model.num_layers": config.model.num_layers,
     }
-    for optional in ("threads", "max_train_sentences", "max_valid_sentences", "max_sentence_units"):
-        if config[optional] is not None:
-            at_least_one[optional] = config[optional]
+    for key in ("threads", "max_train_units", "max_train_sentences", "max_valid_sentences", "max_sentence_units"):
+        if config[key] is not None:
+            at_least_one[key] = config[key]
     for key, value in at_least_one.items():
         if value < 1:
             raise ValueError(f"{key} must be >= 1, got {value}")

@@ -62,52 +62,79 @@ class UnitSentences:
         return cls(np.asarray(flat, dtype=np.int32), offsets, source)
 
 
-def read_unit_sentences(
-    path: str | Path,
-    vocabulary: UnitVocabulary,
-    max_sentences: int | None = None,
-    seed: int = 0,
-    max_units: int | None = None,
-) -> UnitSentences:
-    """Read a unit-text file; errors name the file and line.
+@dataclass(frozen=True)
+class TextSelection:
+    """Which sentences of a unit-text file to read (every limit None: all of them).
 
-    With ``max_sentences``, a seeded random subset of that many sentences is kept (in file order). The units
-    folder writes the LM text of the three units line by line from the same sentences, so the same ``seed`` keeps
-    the same sentences in every unit. Only kept lines are checked. With ``max_units``, kept sentences longer than
-    that are left out (and counted in ``skipped_long``).
+    A seeded permutation of the file's sentences is walked in order, leaving out sentences longer than
+    ``max_sentence_units``, until ``max_sentences`` sentences or ``max_total_units`` units are taken; the taken
+    sentences are read in file order. The units folder writes the three units' LM text line by line from the same
+    sentences, so one seed walks the same sentences in every unit: with ``max_sentences`` alone the three LMs read the
+    same sentences, with ``max_total_units`` each reads as many units (more, shorter sentences for subwords than for
+    senones, the senones' sentences among them).
+    """
+
+    max_sentences: int | None = None
+    max_total_units: int | None = None
+    max_sentence_units: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("max_sentences", "max_total_units", "max_sentence_units"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+
+    def choose(self, lengths: np.ndarray) -> tuple[np.ndarray, int]:
+        """Indices (in file order) of the chosen sentences among sentences of ``lengths`` units, and how many too
+        long ones the walk passed."""
+        order = np.random.default_rng(self.seed).permutation(len(lengths))
+        eligible = np.ones(len(lengths), dtype=bool)
+        if self.max_sentence_units is not None:
+            eligible = lengths[order] <= self.max_sentence_units
+        taken = np.cumsum(eligible)  # eligible sentences up to each step of the walk
+        end = len(order)
+        if self.max_sentences is not None:
+            end = min(end, int(np.searchsorted(taken, self.max_sentences, side="left")) + 1)
+        if self.max_total_units is not None:
+            units = np.cumsum(np.where(eligible, lengths[order], 0))
+            end = min(end, int(np.searchsorted(units, self.max_total_units, side="left")) + 1)
+        walked = slice(0, end)
+        chosen = np.sort(order[walked][eligible[walked]])
+        return chosen, int((~eligible[walked]).sum())
+
+
+def read_unit_sentences(
+    path: str | Path, vocabulary: UnitVocabulary, selection: TextSelection | None = None
+) -> UnitSentences:
+    """Read a unit-text file (the sentences ``selection`` chooses, in file order); errors name the file and line.
+
+    Only the chosen lines are checked against the inventory; ``skipped_long`` counts the sentences the selection
+    left out for their length.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{vocabulary.unit} text {path} not found")
-    keep = None
-    if max_sentences is not None:
-        if max_sentences < 1:
-            raise ValueError(f"max_sentences must be >= 1, got {max_sentences}")
+    keep, skipped = None, 0
+    if selection is not None and selection != TextSelection(seed=selection.seed):
         with open(path, encoding="utf-8") as handle:
-            total = sum(1 for line in handle if line.strip())
-        if max_sentences < total:
-            keep = np.zeros(total, dtype=bool)
-            keep[np.random.default_rng(seed).choice(total, size=max_sentences, replace=False)] = True
-    if max_units is not None and max_units < 1:
-        raise ValueError(f"max_units must be >= 1, got {max_units}")
+            lengths = np.array([len(line.split()) for line in handle if line.strip()], dtype=np.int64)
+        chosen, skipped = selection.choose(lengths)
+        keep = np.zeros(len(lengths), dtype=bool)
+        keep[chosen] = True
     ids = vocabulary.ids()
-    chunks, lengths, sentence, skipped = [], [], -1, 0
+    chunks, sizes, sentence = [], [], -1
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             sentence += 1
-            if keep is not None and not keep[sentence]:
-                continue
-            encoded = vocabulary.encode(line, f"{path}, line {number}", ids)
-            if max_units is not None and len(encoded) > max_units:
-                skipped += 1
-                continue
-            chunks.append(encoded)
-            lengths.append(len(encoded))
+            if keep is None or keep[sentence]:
+                chunks.append(vocabulary.encode(line, f"{path}, line {number}", ids))
+                sizes.append(len(chunks[-1]))
     if not chunks:
-        raise ValueError(f"{path} holds no sentences" + (f" of at most {max_units} units" if skipped else ""))
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        raise ValueError(f"{path} holds no sentences" + (" short enough to keep" if skipped else ""))
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return UnitSentences(np.concatenate(chunks).astype(np.int32), offsets, str(path), skipped)
 
 

@@ -45,6 +45,7 @@ from crossdistill.teachers.lm.model import LMConfig, LSTMLanguageModel
 from crossdistill.teachers.lm.text import (
     IGNORE_INDEX,
     SentenceDataset,
+    TextSelection,
     UnitSentences,
     make_lm_batch,
     read_unit_sentences,
@@ -212,12 +213,14 @@ def train_lm(config: DictConfig) -> dict[str, Any]:
     started = time.time()
     units = open_units_folder(config.units)
     vocabulary = units.vocabulary(config.unit)
-    limits = {"train": config.max_train_sentences, "valid": config.max_valid_sentences}
+    longest, seed = config.max_sentence_units, config.seed
+    selections = {
+        "train": TextSelection(config.max_train_sentences, config.max_train_units, longest, seed),
+        "valid": TextSelection(config.max_valid_sentences, None, longest, seed),
+    }
     texts = {
-        part: read_unit_sentences(
-            units.lm_text(config.unit, part), vocabulary, limit, config.seed, config.max_sentence_units
-        )
-        for part, limit in limits.items()
+        part: read_unit_sentences(units.lm_text(config.unit, part), vocabulary, selection)
+        for part, selection in selections.items()
     }
     dev_path = units.lm_text(config.unit, "dev")
     texts["dev"] = read_unit_sentences(dev_path, vocabulary) if dev_path.is_file() else None
