@@ -1,5 +1,5 @@
-"""The subword LM's next-token distributions on reference transcripts, for the seq2seq model (paper 001, Section
-4.3: LM and seq2seq AM share the subword units), cached once per unique transcript.
+"""The subword LM's next-token distributions on reference transcripts, for the seq2seq model (paper 001, Sections
+4.2 and 5.1: LM and seq2seq AM share the subword units), cached once per unique transcript.
 
 A transcript's target sequence is its words' sentencepiece pieces y_1 .. y_n (each word encoded alone, as the
 units folder does) followed by the end of the sentence. The LM text wraps every sentence in ``<sil>`` (silence at
