@@ -6,11 +6,16 @@ most a hidden temporary sibling (``.NAME.tmp-PID``), which the next build of tha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from crossdistill.common import atomic_write_text
+from crossdistill.common.atomic import replace_folder
 
 CACHE_FILE = "cache.json"
 
@@ -41,8 +46,10 @@ def check_cache_meta(root: Path, kind: str, expected_key: str, command: str) -> 
     return meta
 
 
-def fresh_sibling(out: Path) -> Path:
-    """An empty temporary folder beside ``out`` to build the new cache in."""
+@contextlib.contextmanager
+def build_cache_folder(out: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``out`` to build a cache in; when the body ends it replaces ``out``
+    whole, when the body fails it is removed."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and read_cache_meta(out) is None:
@@ -51,20 +58,16 @@ def fresh_sibling(out: Path) -> Path:
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    return tmp
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_folder(tmp, out)
 
 
-def move_into_place(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by the finished ``tmp``."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old)
-
-
-def array_bytes(folder: Path) -> int:
-    """Bytes of a cache's array files (cache.json not counted)."""
-    return sum(path.stat().st_size for path in folder.glob("*.npz"))
+def write_cache_meta(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write ``cache.json`` (last, with ``bytes``: the size of the folder's array files) and return the meta."""
+    meta = {**meta, "bytes": sum(path.stat().st_size for path in folder.glob("*.npz"))}
+    atomic_write_text(folder / CACHE_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta

@@ -26,9 +26,7 @@ beside its destination and moved into place whole, so a killed build leaves noth
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,16 +38,10 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from crossdistill.common import atomic_path, atomic_write_text, fingerprint, fingerprint_file
+from crossdistill.common import atomic_path, fingerprint, fingerprint_file
 from crossdistill.kd.framewise import deduplicate, densify_top_k, keep_top_k, rearrange
-from crossdistill.teachers.lm.cache_files import (
-    CACHE_FILE,
-    array_bytes,
-    check_cache_meta,
-    fresh_sibling,
-    move_into_place,
-    read_cache_meta,
-)
+from crossdistill.teachers.lm.cache_files import CACHE_FILE as CACHE_FILE  # re-exported: readers glob for it
+from crossdistill.teachers.lm.cache_files import build_cache_folder, check_cache_meta, read_cache_meta, write_cache_meta
 from crossdistill.teachers.lm.inference import iterate_log_probs
 from crossdistill.teachers.lm.model import LSTMLanguageModel, lm_fingerprint
 from crossdistill.teachers.lm.text import UnitSentences
@@ -163,7 +155,6 @@ def build_posterior_cache(options: CacheOptions) -> dict[str, Any]:
     check_options(options)
     inputs = open_teacher_inputs(options.lm, options.units, options.top_k, options.corpus)
     splits = inputs.units.splits()
-    vocabulary = inputs.lm.vocabulary
     frames = {split: inputs.units.frame_labels(split, inputs.unit) for split in splits}  # ids checked on reading
     key = posterior_cache_key(inputs, splits)
     out = Path(options.out) if options.out is not None else inputs.lm_dir / "posteriors" / key
@@ -173,8 +164,7 @@ def build_posterior_cache(options: CacheOptions) -> dict[str, Any]:
 
     if options.threads is not None:
         torch.set_num_threads(options.threads)
-    tmp = fresh_sibling(out)
-    try:
+    with build_cache_folder(out) as tmp:
         per_split = {}
         for split, labels in frames.items():
             arrays = segment_posteriors(inputs.lm, labels, inputs.top_k, options.batch_size, options.progress)
@@ -185,27 +175,29 @@ def build_posterior_cache(options: CacheOptions) -> dict[str, Any]:
                 "segments": len(arrays["units"]),
                 "frames": int(arrays["segment_lengths"].sum()),
             }
-        meta = {
-            "key": key,
-            "format": FORMAT_VERSION,
-            "kind": KIND,
-            "unit": inputs.unit,
-            "vocab": vocabulary.size,
-            "top_k": inputs.top_k,
-            "lm": {"dir": str(inputs.lm_dir.absolute()), "fingerprint": lm_fingerprint(inputs.lm_dir)},
-            "units": {"dir": str(inputs.units.root.absolute()), "key": inputs.units.key},
-            "corpus": str(Path(options.corpus).absolute()) if isinstance(options.corpus, str | os.PathLike) else None,
+        corpus = str(Path(options.corpus).absolute()) if isinstance(options.corpus, str | os.PathLike) else None
+        meta = teacher_meta(inputs, key, KIND, FORMAT_VERSION) | {
+            "corpus": corpus,
             "reading": READING,
             "splits": per_split,
             "build_seconds": round(time.perf_counter() - started, 3),
         }
-        meta["bytes"] = array_bytes(tmp)
-        atomic_write_text(tmp / CACHE_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        meta = write_cache_meta(tmp, meta)
     return _summary_line(out, meta, reused=False, seconds=time.perf_counter() - started)
+
+
+def teacher_meta(inputs: TeacherInputs, key: str, kind: str, format_version: int) -> dict[str, Any]:
+    """What every teacher cache's ``cache.json`` says about itself and the LM and units folder it came from."""
+    return {
+        "key": key,
+        "format": format_version,
+        "kind": kind,
+        "unit": inputs.unit,
+        "vocab": inputs.lm.vocabulary.size,
+        "top_k": inputs.top_k,
+        "lm": {"dir": str(inputs.lm_dir.absolute()), "fingerprint": lm_fingerprint(inputs.lm_dir)},
+        "units": {"dir": str(inputs.units.root.absolute()), "key": inputs.units.key},
+    }
 
 
 def segment_posteriors(

@@ -23,8 +23,6 @@ LM, the units key, the subword model, the transcripts of every utterance and top
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,17 +34,10 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from crossdistill.common import atomic_path, atomic_write_text, fingerprint, fingerprint_file
+from crossdistill.common import atomic_path, fingerprint, fingerprint_file
 from crossdistill.data.asr.units.subwords import SILENCE_PIECE, SubwordModel
 from crossdistill.kd.framewise import densify_top_k, keep_top_k
-from crossdistill.teachers.lm.cache_files import (
-    CACHE_FILE,
-    array_bytes,
-    check_cache_meta,
-    fresh_sibling,
-    move_into_place,
-    read_cache_meta,
-)
+from crossdistill.teachers.lm.cache_files import build_cache_folder, check_cache_meta, read_cache_meta, write_cache_meta
 from crossdistill.teachers.lm.inference import iterate_log_probs
 from crossdistill.teachers.lm.model import lm_fingerprint
 from crossdistill.teachers.lm.posteriors import (
@@ -56,6 +47,7 @@ from crossdistill.teachers.lm.posteriors import (
     check_options,
     id_dtype,
     open_teacher_inputs,
+    teacher_meta,
 )
 from crossdistill.teachers.lm.text import UnitSentences
 from crossdistill.teachers.lm.vocabulary import SENTENCE_END
@@ -150,35 +142,21 @@ def build_transcript_cache(options: CacheOptions) -> dict[str, Any]:
     texts, utt_transcript = transcripts.unique()
     model = SubwordModel(inputs.units.root / "subword.model")
     tokens = [np.array([p for piece_ids in model.encode_words(t.split()) for p in piece_ids], np.int32) for t in texts]
-    tmp = fresh_sibling(out)
-    try:
+    with build_cache_folder(out) as tmp:
         arrays = _transcript_rows(inputs, tokens, ids[SILENCE_PIECE], ids[SENTENCE_END], options)
         arrays |= {"texts": np.array(texts, dtype=str), "utt_ids": np.array(transcripts.utt_ids, dtype=str),
                    "utt_transcript": utt_transcript}  # fmt: skip
         with atomic_path(tmp / ARRAYS_FILE) as path:
             np.savez(path, key=np.array(key), **arrays)
-        meta = {
-            "key": key,
-            "format": FORMAT_VERSION,
-            "kind": KIND,
-            "unit": "subword",
-            "vocab": vocabulary.size,
-            "top_k": inputs.top_k,
+        meta = teacher_meta(inputs, key, KIND, FORMAT_VERSION) | {
             "end_id": ids[SENTENCE_END],
-            "lm": {"dir": str(inputs.lm_dir.absolute()), "fingerprint": lm_fingerprint(inputs.lm_dir)},
-            "units": {"dir": str(inputs.units.root.absolute()), "key": inputs.units.key},
             "utterances": len(transcripts.utt_ids),
             "transcripts": len(texts),
             "tokens": int(sum(len(t) for t in tokens)),
             "rows": int(arrays["row_offsets"][-1]),
             "build_seconds": round(time.perf_counter() - started, 3),
-            "bytes": array_bytes(tmp),
         }
-        atomic_write_text(tmp / CACHE_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        meta = write_cache_meta(tmp, meta)
     return _summary_line(out, meta, reused=False, seconds=time.perf_counter() - started)
 
 
