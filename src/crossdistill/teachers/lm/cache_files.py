@@ -1,7 +1,8 @@
 """Cache folders of the LM teachers: a ``cache.json`` beside array files, built aside and moved into place whole.
 
-A reader sees the old folder, no folder or the new one, never a mixture; a build that fails or is killed leaves at
-most a hidden temporary sibling (``.NAME.tmp-PID``), which the next build of that folder removes.
+A reader sees the old folder, no folder or the new one, never a mixture (``crossdistill.common.atomic.replace_folder``).
+A build that fails removes its temporary sibling; one that is killed leaves it (``.NAME.tmp-PID``), and nothing
+reads it.
 """
 
 from __future__ import annotations
