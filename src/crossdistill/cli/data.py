@@ -21,6 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--preset", default="default", help="preset in data/presets.yaml (tiny, small, easy, ...)")
     synth.add_argument("--speakers", type=int, help="number of speakers (default: the preset's)")
     synth.add_argument("--utterances-per-speaker", type=int, help="utterances per speaker (default: the preset's)")
+    synth.add_argument("--valid-speakers", type=int, help="valid speakers (default: the preset's, else FSC's share)")
+    synth.add_argument("--test-speakers", type=int, help="test speakers (default: the preset's, else FSC's share)")
+    synth.add_argument(
+        "--label-noise",
+        type=float,
+        help="share of training utterances given a wrong intent, in [0, 1), recorded in data/train_label_noise.csv "
+        "(default: the preset's, 0 for most)",
+    )
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -60,6 +68,9 @@ def run_synth(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
         progress=not args.quiet,
+        valid_speakers=args.valid_speakers,
+        test_speakers=args.test_speakers,
+        label_noise=args.label_noise,
     )
     print(json.dumps(_summary(out)))
     return 0
@@ -88,8 +99,10 @@ def run_features(args: argparse.Namespace) -> int:
 def _summary(root: Path) -> dict:
     from crossdistill.data.audio import describe_format
     from crossdistill.data.corpus import load_corpus
+    from crossdistill.data.label_noise import read_label_noise
 
     corpus = load_corpus(root)
+    noise = read_label_noise(corpus)  # checked against the training CSV
     return {
         "root": str(corpus.root),
         "utterances": {split: len(utts) for split, utts in corpus.splits.items()},
@@ -99,4 +112,5 @@ def _summary(root: Path) -> dict:
         "audio_formats": {describe_format(*fmt): n for fmt, n in sorted(corpus.audio_formats.items())},
         "alignments": corpus.has_alignments(),
         "fingerprint": corpus.fingerprint(),
+        "label_noise_train_rows": 0 if noise is None else len(noise),
     }

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
@@ -20,12 +21,17 @@ NOISE_COLOURS = ("white", "pink", "brown")
 
 @dataclass(frozen=True)
 class Preset:
-    """A named corpus configuration: difficulty in [0, 1] and default size."""
+    """A named corpus configuration: difficulty in [0, 1], default size and, optionally, held-out speakers per split
+    (None: FSC's share, see ``synth.split_speakers``) and the share of training labels made wrong
+    (``crossdistill.data.label_noise``)."""
 
     name: str
     difficulty: float
     speakers: int
     utterances_per_speaker: int
+    valid_speakers: int | None = None
+    test_speakers: int | None = None
+    label_noise: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,23 @@ def get_preset(name: str) -> Preset:
     difficulty = float(entry["difficulty"])
     if not 0.0 <= difficulty <= 1.0:
         raise ValueError(f"{PRESETS_FILE}: preset {name!r} has difficulty {difficulty} outside [0, 1]")
-    return Preset(name, difficulty, int(entry["speakers"]), int(entry["utterances_per_speaker"]))
+    unknown = sorted(set(entry) - {"difficulty", "speakers", "utterances_per_speaker", "valid_speakers",
+                                   "test_speakers", "label_noise"})  # fmt: skip
+    if unknown:
+        raise ValueError(f"{PRESETS_FILE}: preset {name!r} has unknown keys {unknown}")
+
+    def optional_int(key: str) -> int | None:
+        return None if entry.get(key) is None else int(entry[key])
+
+    return Preset(
+        name,
+        difficulty,
+        int(entry["speakers"]),
+        int(entry["utterances_per_speaker"]),
+        valid_speakers=optional_int("valid_speakers"),
+        test_speakers=optional_int("test_speakers"),
+        label_noise=float(entry.get("label_noise", 0.0)),
+    )
 
 
 def variability_ranges(difficulty: float) -> dict[str, tuple[float, float]]:
@@ -101,8 +123,15 @@ def variability_ranges(difficulty: float) -> dict[str, tuple[float, float]]:
     return ranges
 
 
-def sample_speaker(rng: np.random.Generator, speaker_id: str, difficulty: float) -> SpeakerConfig:
-    """Draw one speaker's voice configuration at ``difficulty``."""
+def voice_variants() -> tuple[str, ...]:
+    """The eSpeak voice variants a speaker may use, in ``presets.yaml`` order."""
+    return tuple(_presets_data()["variants"])
+
+
+def sample_speaker(
+    rng: np.random.Generator, speaker_id: str, difficulty: float, variants: Sequence[str] | None = None
+) -> SpeakerConfig:
+    """Draw one speaker's voice configuration at ``difficulty``, its variant from ``variants`` (default: all)."""
     data = _presets_data()
     r = variability_ranges(difficulty)
 
@@ -110,7 +139,7 @@ def sample_speaker(rng: np.random.Generator, speaker_id: str, difficulty: float)
         lo, hi = r[key]
         return float(rng.uniform(lo, hi))
 
-    voice = f"{rng.choice(data['voices'])}+{rng.choice(data['variants'])}"
+    voice = f"{rng.choice(data['voices'])}+{rng.choice(data['variants'] if variants is None else list(variants))}"
     lowpass = uniform("lowpass_hz")
     return SpeakerConfig(
         speaker_id=speaker_id,

@@ -31,6 +31,13 @@ from crossdistill.data.audio import SAMPLE_RATE
 from crossdistill.data.corpus import METADATA_FILE, SPLITS, LabelSet, alignment_path, split_csv_path
 from crossdistill.data.effects import Channel, Rendered, build_channel, render
 from crossdistill.data.grammar import Phrasing, load_grammar
+from crossdistill.data.label_noise import (
+    LABEL_NOISE_FILE,
+    NoisyRow,
+    check_label_noise,
+    choose_label_noise,
+    write_label_noise,
+)
 from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker
 
 if TYPE_CHECKING:
@@ -43,7 +50,7 @@ HELD_OUT_FRACTION = 10 / 97  # FSC: 77 / 10 / 10 speakers
 TIME_DECIMALS = 4
 
 # Independent random streams, so that changing one plan never shifts another.
-_STREAM_SPEAKERS, _STREAM_SPLIT, _STREAM_PLAN, _STREAM_UTTERANCE, _STREAM_CHANNEL = range(1, 6)
+_STREAM_SPEAKERS, _STREAM_SPLIT, _STREAM_PLAN, _STREAM_UTTERANCE, _STREAM_CHANNEL, _STREAM_LABEL_NOISE = range(1, 7)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,9 @@ def synthesize_corpus(
     seed: int = 0,
     jobs: int = 1,
     progress: bool = True,
+    valid_speakers: int | None = None,
+    test_speakers: int | None = None,
+    label_noise: float | None = None,
 ) -> Path:
     """Synthesize a corpus in the FSC layout into ``out_dir`` and return its path.
 
@@ -95,6 +105,9 @@ def synthesize_corpus(
       seed: every random choice derives from it; same options and seed give byte-identical files.
       jobs: worker processes (0 or less: all cores).
       progress: show a tqdm progress bar.
+      valid_speakers, test_speakers: held-out speakers per split (default: the preset's, else FSC's share).
+      label_noise: share of training utterances given a wrong intent, in [0, 1) (default: the preset's);
+        see ``crossdistill.data.label_noise``. The audio does not depend on it.
     """
     chosen = get_preset(preset)
     n_speakers = chosen.speakers if speakers is None else int(speakers)
@@ -104,6 +117,9 @@ def synthesize_corpus(
     if per_speaker < 1:
         raise ValueError(f"--utterances-per-speaker must be at least 1, got {per_speaker}")
     jobs = (os.cpu_count() or 1) if jobs <= 0 else int(jobs)
+    valid_speakers = chosen.valid_speakers if valid_speakers is None else int(valid_speakers)
+    test_speakers = chosen.test_speakers if test_speakers is None else int(test_speakers)
+    noise = check_label_noise(chosen.label_noise if label_noise is None else label_noise)
     options = {
         "preset": chosen.name,
         "difficulty": chosen.difficulty,
@@ -111,6 +127,9 @@ def synthesize_corpus(
         "utterances_per_speaker": per_speaker,
         "seed": int(seed),
     }
+    # Recorded only when used, so that corpora made before these options existed keep matching their options.
+    extra = {"valid_speakers": valid_speakers, "test_speakers": test_speakers, "label_noise": noise or None}
+    options.update({key: value for key, value in extra.items() if value is not None})
     out_dir = Path(out_dir).absolute()
     if _existing_corpus_matches(out_dir, options):
         return out_dir
@@ -120,15 +139,17 @@ def synthesize_corpus(
         sample_speaker(np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", chosen.difficulty)
         for i in range(n_speakers)
     ]
-    split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]))
+    split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]), valid_speakers, test_speakers)
     plans = plan_utterances(split_of, per_speaker, grammar.phrasings, np.random.default_rng([seed, _STREAM_PLAN]))
+    train_intents = [u.phrasing.intent for i, split in enumerate(split_of) if split == "train" for u in plans[i]]
+    wrong_intents = choose_label_noise(train_intents, noise, np.random.default_rng([seed, _STREAM_LABEL_NOISE]))
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         tasks = [SpeakerTask(configs[i], i, tuple(plans[i]), int(seed), str(staging)) for i in range(n_speakers)]
         results = _run_tasks(tasks, jobs, progress)
-        _write_tables(staging, split_of, configs, results, options)
+        _write_tables(staging, split_of, configs, results, options, wrong_intents)
         _publish(staging, out_dir)
     finally:
         if staging.exists():
@@ -136,15 +157,25 @@ def synthesize_corpus(
     return out_dir
 
 
-def split_speakers(n_speakers: int, rng: np.random.Generator) -> list[str]:
-    """Assign each speaker index a split, speaker-disjoint, about 77/10/10 like FSC."""
+def split_speakers(
+    n_speakers: int, rng: np.random.Generator, valid_speakers: int | None = None, test_speakers: int | None = None
+) -> list[str]:
+    """Assign each speaker index a split, speaker-disjoint: ``valid_speakers`` and ``test_speakers`` held out (each
+    None: FSC's share, 77/10/10 of 97), the rest train."""
     held_out = max(1, round(n_speakers * HELD_OUT_FRACTION))
+    n_valid = held_out if valid_speakers is None else valid_speakers
+    n_test = held_out if test_speakers is None else test_speakers
+    if n_valid < 1 or n_test < 1 or n_valid + n_test >= n_speakers:
+        raise ValueError(
+            f"--valid-speakers {n_valid} and --test-speakers {n_test} must each be at least 1 and leave a training "
+            f"speaker among the {n_speakers}"
+        )
     order = rng.permutation(n_speakers)
     split_of = ["train"] * n_speakers
     for rank, index in enumerate(order):
-        if rank < held_out:
+        if rank < n_valid:
             split_of[index] = "valid"
-        elif rank < 2 * held_out:
+        elif rank < n_valid + n_test:
             split_of[index] = "test"
     return split_of
 
@@ -305,6 +336,7 @@ def _write_tables(
     configs: list[SpeakerConfig],
     results: list[list[SynthesizedUtterance]],
     options: dict[str, Any],
+    wrong_intents: dict[int, tuple[str, str, str]] | None = None,
 ) -> None:
     (root / "data").mkdir(parents=True, exist_ok=True)
     observed_phonemes: set[str] = set()
@@ -324,6 +356,8 @@ def _write_tables(
                 }
                 alignment_lines.append(json.dumps(entry, separators=(",", ":")))
                 observed_phonemes.update(label for label, _, _ in utt.phonemes)
+        if split == "train" and wrong_intents:
+            rows = _relabel(root, rows, wrong_intents)
         _write_csv(split_csv_path(root, split), rows)
         alignment_path(root, split).write_text("".join(line + "\n" for line in alignment_lines), encoding="utf-8")
         if split == "train":
@@ -349,7 +383,22 @@ def _write_tables(
         "speakers": [c.to_dict() for c in configs],
         "audio_seconds": round(sum(u.duration for r in results for u in r), 3),
     }
+    if wrong_intents:
+        metadata["label_noise"] = {"rate": options["label_noise"], "train_rows": len(wrong_intents),
+                                   "file": f"data/{LABEL_NOISE_FILE}"}  # fmt: skip
     (root / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
+
+
+def _relabel(
+    root: Path, rows: list[tuple[str, str, Phrasing]], wrong_intents: dict[int, tuple[str, str, str]]
+) -> list[tuple[str, str, Phrasing]]:
+    """The training rows with their wrong intents (the transcript stays); records them in the label-noise file."""
+    noisy = list(rows)
+    for index, intent in wrong_intents.items():
+        path, speaker_id, phrasing = rows[index]
+        noisy[index] = (path, speaker_id, Phrasing(phrasing.text, intent))
+    write_label_noise(root, [NoisyRow(rows[i][0], rows[i][2].intent, intent) for i, intent in wrong_intents.items()])
+    return noisy
 
 
 def _write_csv(path: Path, rows: list[tuple[str, str, Phrasing]]) -> None:
