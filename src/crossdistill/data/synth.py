@@ -38,7 +38,8 @@ from crossdistill.data.label_noise import (
     choose_label_noise,
     write_label_noise,
 )
-from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker
+from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker, voice_variants
+from crossdistill.data.splits import DEFAULT_SPLIT, Partition, check_split_kind, layout_split
 
 if TYPE_CHECKING:
     from crossdistill.data.espeak import ESpeak
@@ -51,6 +52,7 @@ TIME_DECIMALS = 4
 
 # Independent random streams, so that changing one plan never shifts another.
 _STREAM_SPEAKERS, _STREAM_SPLIT, _STREAM_PLAN, _STREAM_UTTERANCE, _STREAM_CHANNEL, _STREAM_LABEL_NOISE = range(1, 7)
+_STREAM_SPLIT_LAYOUT = 7  # the challenge splits' partitions of phrasings or voices (crossdistill.data.splits)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def synthesize_corpus(
     valid_speakers: int | None = None,
     test_speakers: int | None = None,
     label_noise: float | None = None,
+    split: str = DEFAULT_SPLIT,
 ) -> Path:
     """Synthesize a corpus in the FSC layout into ``out_dir`` and return its path.
 
@@ -108,6 +111,8 @@ def synthesize_corpus(
       valid_speakers, test_speakers: held-out speakers per split (default: the preset's, else FSC's share).
       label_noise: share of training utterances given a wrong intent, in [0, 1) (default: the preset's);
         see ``crossdistill.data.label_noise``. The audio does not depend on it.
+      split: ``random`` (speaker-disjoint), ``unseen-utterance`` or ``unseen-speaker``; see
+        ``crossdistill.data.splits``. Recorded in ``corpus.json`` (options and the partition under ``split``).
     """
     chosen = get_preset(preset)
     n_speakers = chosen.speakers if speakers is None else int(speakers)
@@ -117,6 +122,7 @@ def synthesize_corpus(
     if per_speaker < 1:
         raise ValueError(f"--utterances-per-speaker must be at least 1, got {per_speaker}")
     jobs = (os.cpu_count() or 1) if jobs <= 0 else int(jobs)
+    check_split_kind(split)
     valid_speakers = chosen.valid_speakers if valid_speakers is None else int(valid_speakers)
     test_speakers = chosen.test_speakers if test_speakers is None else int(test_speakers)
     noise = check_label_noise(chosen.label_noise if label_noise is None else label_noise)
@@ -130,17 +136,25 @@ def synthesize_corpus(
     # Recorded only when used, so that corpora made before these options existed keep matching their options.
     extra = {"valid_speakers": valid_speakers, "test_speakers": test_speakers, "label_noise": noise or None}
     options.update({key: value for key, value in extra.items() if value is not None})
+    if split != DEFAULT_SPLIT:
+        options["split"] = split
     out_dir = Path(out_dir).absolute()
     if _existing_corpus_matches(out_dir, options):
         return out_dir
 
     grammar = load_grammar()
-    configs = [
-        sample_speaker(np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", chosen.difficulty)
-        for i in range(n_speakers)
-    ]
     split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]), valid_speakers, test_speakers)
-    plans = plan_utterances(split_of, per_speaker, grammar.phrasings, np.random.default_rng([seed, _STREAM_PLAN]))
+    layout_rng = np.random.default_rng([seed, _STREAM_SPLIT_LAYOUT])
+    layout = layout_split(split, split_of, grammar.phrasings, voice_variants(), layout_rng)
+    configs = [
+        sample_speaker(
+            np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", chosen.difficulty, layout.variants_of(s)
+        )
+        for i, s in enumerate(split_of)
+    ]
+    plans = plan_utterances(
+        split_of, per_speaker, grammar.phrasings, np.random.default_rng([seed, _STREAM_PLAN]), layout.phrasings
+    )
     train_intents = [u.phrasing.intent for i, split in enumerate(split_of) if split == "train" for u in plans[i]]
     wrong_intents = choose_label_noise(train_intents, noise, np.random.default_rng([seed, _STREAM_LABEL_NOISE]))
 
@@ -149,7 +163,7 @@ def synthesize_corpus(
     try:
         tasks = [SpeakerTask(configs[i], i, tuple(plans[i]), int(seed), str(staging)) for i in range(n_speakers)]
         results = _run_tasks(tasks, jobs, progress)
-        _write_tables(staging, split_of, configs, results, options, wrong_intents)
+        _write_tables(staging, split_of, configs, results, options, wrong_intents, layout.record())
         _publish(staging, out_dir)
     finally:
         if staging.exists():
@@ -181,12 +195,17 @@ def split_speakers(
 
 
 def plan_utterances(
-    split_of: list[str], per_speaker: int, phrasings: tuple[Phrasing, ...], rng: np.random.Generator
+    split_of: list[str],
+    per_speaker: int,
+    phrasings: tuple[Phrasing, ...],
+    rng: np.random.Generator,
+    partition: Partition[Phrasing] | None = None,
 ) -> list[list[UtterancePlan]]:
     """Choose each speaker's phrasings, cycling through shuffled passes so coverage stays even.
 
     Training speakers are planned first; held-out speakers only use intents that training has, so the
-    reader's "label unseen in training" check holds even for a tiny corpus.
+    reader's "label unseen in training" check holds even for a tiny corpus. With ``partition`` (the
+    unseen-utterance split) each split's speakers say only that split's phrasings.
     """
     plans: list[list[UtterancePlan]] = [[] for _ in split_of]
 
@@ -200,10 +219,21 @@ def plan_utterances(
             plans[index] = [UtterancePlan(f"spk{index:03d}_{k:04d}", next(source)) for k in range(per_speaker)]
 
     train = [i for i, split in enumerate(split_of) if split == "train"]
-    assign(train, cycle(list(phrasings)))
+    assign(train, cycle(list(phrasings if partition is None else partition.train)))
     train_intents = {u.phrasing.intent for i in train for u in plans[i]}
-    held_out = [i for i, split in enumerate(split_of) if split != "train"]
-    assign(held_out, cycle([p for p in phrasings if p.intent in train_intents]))
+    if partition is None:
+        held_out = [i for i, split in enumerate(split_of) if split != "train"]
+        assign(held_out, cycle([p for p in phrasings if p.intent in train_intents]))
+        return plans
+    for held_out_split in ("valid", "test"):
+        speakers = [i for i, split in enumerate(split_of) if split == held_out_split]
+        pool = [p for p in partition.of(held_out_split) if p.intent in train_intents]
+        if speakers and not pool:
+            raise ValueError(
+                f"unseen-utterance: no {held_out_split} phrasing has an intent that the training speakers say "
+                f"({len(train_intents)} intents); give them more --utterances-per-speaker"
+            )
+        assign(speakers, cycle(pool))
     return plans
 
 
@@ -337,6 +367,7 @@ def _write_tables(
     results: list[list[SynthesizedUtterance]],
     options: dict[str, Any],
     wrong_intents: dict[int, tuple[str, str, str]] | None = None,
+    split_record: dict[str, Any] | None = None,
 ) -> None:
     (root / "data").mkdir(parents=True, exist_ok=True)
     observed_phonemes: set[str] = set()
@@ -386,6 +417,8 @@ def _write_tables(
     if wrong_intents:
         metadata["label_noise"] = {"rate": options["label_noise"], "train_rows": len(wrong_intents),
                                    "file": f"data/{LABEL_NOISE_FILE}"}  # fmt: skip
+    if split_record:
+        metadata["split"] = split_record
     (root / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
 
 
