@@ -39,7 +39,7 @@ from crossdistill.data.label_noise import (
     write_label_noise,
 )
 from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker, voice_variants
-from crossdistill.data.splits import DEFAULT_SPLIT, Partition, check_split_kind, layout_split
+from crossdistill.data.splits import DEFAULT_SPLIT, Partition, SplitLayout, check_split_kind, layout_split
 
 if TYPE_CHECKING:
     from crossdistill.data.espeak import ESpeak
@@ -142,19 +142,8 @@ def synthesize_corpus(
     if _existing_corpus_matches(out_dir, options):
         return out_dir
 
-    grammar = load_grammar()
-    split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]), valid_speakers, test_speakers)
-    layout_rng = np.random.default_rng([seed, _STREAM_SPLIT_LAYOUT])
-    layout = layout_split(split, split_of, grammar.phrasings, voice_variants(), layout_rng)
-    configs = [
-        sample_speaker(
-            np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", chosen.difficulty, layout.variants_of(s)
-        )
-        for i, s in enumerate(split_of)
-    ]
-    plans = plan_utterances(
-        split_of, per_speaker, grammar.phrasings, np.random.default_rng([seed, _STREAM_PLAN]), layout.phrasings
-    )
+    plan = plan_corpus(n_speakers, per_speaker, chosen.difficulty, seed, split, valid_speakers, test_speakers)
+    configs, split_of, plans, layout = plan.speakers, plan.split_of, plan.utterances, plan.layout
     train_intents = [u.phrasing.intent for i, split in enumerate(split_of) if split == "train" for u in plans[i]]
     wrong_intents = choose_label_noise(train_intents, noise, np.random.default_rng([seed, _STREAM_LABEL_NOISE]))
 
@@ -169,6 +158,50 @@ def synthesize_corpus(
         if staging.exists():
             shutil.rmtree(staging)
     return out_dir
+
+
+@dataclass(frozen=True)
+class CorpusPlan:
+    """Everything ``synthesize_corpus`` decides before any audio: who speaks in which split, with which voice, and
+    says what.
+
+    Fields:
+      speakers: each speaker's voice configuration (index i is ``spk{i:03d}``).
+      split_of: each speaker's split.
+      utterances: each speaker's utterances (file name and phrasing), in order.
+      layout: what the split kind changed (``crossdistill.data.splits``); its record goes to ``corpus.json``.
+    """
+
+    speakers: list[SpeakerConfig]
+    split_of: list[str]
+    utterances: list[list[UtterancePlan]]
+    layout: SplitLayout
+
+
+def plan_corpus(
+    n_speakers: int,
+    per_speaker: int,
+    difficulty: float,
+    seed: int,
+    split: str = DEFAULT_SPLIT,
+    valid_speakers: int | None = None,
+    test_speakers: int | None = None,
+) -> CorpusPlan:
+    """Plan a corpus from the seed alone (each decision from its own random stream), without synthesizing it."""
+    grammar = load_grammar()
+    split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]), valid_speakers, test_speakers)
+    layout_rng = np.random.default_rng([seed, _STREAM_SPLIT_LAYOUT])
+    layout = layout_split(split, split_of, grammar.phrasings, voice_variants(), layout_rng)
+    configs = [
+        sample_speaker(
+            np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", difficulty, layout.variants_of(s)
+        )
+        for i, s in enumerate(split_of)
+    ]
+    plans = plan_utterances(
+        split_of, per_speaker, grammar.phrasings, np.random.default_rng([seed, _STREAM_PLAN]), layout.phrasings
+    )
+    return CorpusPlan(configs, split_of, plans, layout)
 
 
 def split_speakers(

@@ -60,37 +60,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def plan_synthetic_corpus(
-    preset: str = "default", seed: int = 0, speakers: int | None = None, utterances_per_speaker: int | None = None
+    preset: str = "default",
+    seed: int = 0,
+    speakers: int | None = None,
+    utterances_per_speaker: int | None = None,
+    split: str = "random",
 ):
     """Return the corpus ``crossdistill data synth`` would write with these options, minus the audio.
 
     Utterance ids, speakers, splits, transcripts and labels match the synthesizer's plan; audio paths point
     at files that do not exist (nothing here reads audio).
     """
-    import numpy as np
-
     from crossdistill.data.corpus import Corpus, LabelSet, Utterance
-    from crossdistill.data.grammar import load_grammar
     from crossdistill.data.speakers import get_preset
-    from crossdistill.data.synth import _STREAM_PLAN, _STREAM_SPLIT, plan_utterances, split_speakers
+    from crossdistill.data.synth import plan_corpus
 
     chosen = get_preset(preset)
     n_speakers = chosen.speakers if speakers is None else speakers
     per_speaker = chosen.utterances_per_speaker if utterances_per_speaker is None else utterances_per_speaker
-    # The same random streams as synthesize_corpus, so the plan is the synthesized corpus's plan (a test
-    # compares the two).
-    split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]))
-    plans = plan_utterances(
-        split_of, per_speaker, load_grammar().phrasings, np.random.default_rng([seed, _STREAM_PLAN])
-    )
+    # The synthesizer's own plan, so the planned corpus is the synthesized corpus's (a test compares the two).
+    plan = plan_corpus(n_speakers, per_speaker, chosen.difficulty, seed, split)
+    split_of, plans = plan.split_of, plan.utterances
     root = Path(tempfile.gettempdir()) / f"crossdistill-planned-{preset}-{seed}"
     splits: dict[str, list[Utterance]] = {"train": [], "valid": [], "test": []}
-    for index, (split, speaker_plans) in enumerate(zip(split_of, plans, strict=True)):
+    for index, (speaker_split, speaker_plans) in enumerate(zip(split_of, plans, strict=True)):
         speaker = f"spk{index:03d}"
-        for plan in speaker_plans:
-            utt_id = f"wavs/speakers/{speaker}/{plan.name}"
-            splits[split].append(
-                Utterance(utt_id, root / f"{utt_id}.wav", speaker, plan.phrasing.text, *plan.phrasing.intent)
+        for utterance in speaker_plans:
+            utt_id = f"wavs/speakers/{speaker}/{utterance.name}"
+            phrasing = utterance.phrasing
+            splits[speaker_split].append(
+                Utterance(utt_id, root / f"{utt_id}.wav", speaker, phrasing.text, *phrasing.intent)
             )
     return Corpus(root, splits, LabelSet.from_utterances(splits["train"]))
 
