@@ -23,6 +23,7 @@ because all shards have the same size, the same number of batches. The DataModul
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -170,8 +171,15 @@ class LengthBucketBatchSampler(BatchSampler):
 
     The indices from ``sampler`` (random, sequential or a ``DistributedSampler`` shard) are cut into pools
     of ``batch_size * bucket_factor``; each pool is sorted by length and cut into batches, and with
-    ``shuffle`` the batches of a pool are shuffled (seeded by ``seed`` and the epoch, see ``set_epoch``).
-    The randomness of *which* items share a pool comes from the inner sampler.
+    ``shuffle`` the batches of a pool are shuffled, seeded by ``seed``, the epoch and the inner sampler's index
+    order. The randomness of *which* items share a pool comes from the inner sampler.
+
+    The epoch is the inner sampler's when it has one: Lightning calls ``set_epoch`` on a batch sampler's inner
+    sampler only, never on the batch sampler, so an epoch kept here alone would stay 0 and every epoch would order
+    its batches alike (a dataset within one pool would see the same batches in the same order every epoch). It is
+    read when iteration starts (``__iter__`` is a generator), after Lightning's ``set_epoch``. With a
+    ``DistributedSampler`` inside, the order is a function of (seed, epoch) alone, so a resumed run sees the batches
+    of an uninterrupted one.
     """
 
     def __init__(
@@ -202,8 +210,11 @@ class LengthBucketBatchSampler(BatchSampler):
             self.sampler.set_epoch(epoch)
 
     def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch = getattr(self.sampler, "epoch", self.epoch)
         indices = list(iter(self.sampler))
+        # The index order joins the seed: an inner sampler without epochs (a RandomSampler) still reorders batches.
+        order_digest = zlib.crc32(np.asarray(indices, dtype=np.int64).tobytes())
+        rng = np.random.default_rng([self.seed, self.epoch, order_digest])
         pool_size = self.batch_size * self.bucket_factor
         for start in range(0, len(indices), pool_size):
             pool = sorted(indices[start : start + pool_size], key=lambda i: self.lengths[i])
