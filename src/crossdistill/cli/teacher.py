@@ -90,28 +90,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "weights and config, the options, the corpus label set and transcripts. Written atomically to "
         "<teacher>/cache/<key>/ (or --out); prints the folder as JSON.",
     )
-    cache.add_argument("--teacher", type=Path, required=True, help="teacher folder written by `teacher train`")
-    cache.add_argument("--corpus", type=Path, required=True, help="corpus root in the FSC layout")
-    cache.add_argument(
-        "--n-masks", type=int, default=DEFAULT_N_MASKS, help="N, dropout masks for D (default %(default)s, the paper's)"
-    )
-    cache.add_argument(
-        "--p", type=float, default=DEFAULT_P, help="dropout rate p for D (default %(default)s, the paper's)"
-    )
-    cache.add_argument(
-        "--dropout-site",
-        choices=DROPOUT_SITES,
-        default=DEFAULT_DROPOUT_SITE,
-        help="the reading of D, i.e. what the dropout drops (default %(default)s: T's centred logits, a function of "
-        "T alone); see docs/distillation-core.md",
-    )
-    cache.add_argument("--seed", type=int, default=0, help="seed of D's dropout masks (default 0)")
-    cache.add_argument("--batch-size", type=int, default=64, help="transcripts per teacher batch (default 64)")
-    cache.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+
+    def add_cache_arguments(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--teacher", type=Path, required=True, help="teacher folder written by `teacher train`")
+        command.add_argument("--corpus", type=Path, required=True, help="corpus root in the FSC layout")
+        command.add_argument(
+            "--n-masks",
+            type=int,
+            default=DEFAULT_N_MASKS,
+            help="N, dropout masks for D (default %(default)s, the paper's)",
+        )
+        command.add_argument(
+            "--p", type=float, default=DEFAULT_P, help="dropout rate p for D (default %(default)s, the paper's)"
+        )
+        command.add_argument(
+            "--dropout-site",
+            choices=DROPOUT_SITES,
+            default=DEFAULT_DROPOUT_SITE,
+            help="the reading of D, i.e. what the dropout drops (default %(default)s: T's centred logits, a function "
+            "of T alone); see docs/distillation-core.md",
+        )
+        command.add_argument("--seed", type=int, default=0, help="seed of D's dropout masks (default 0)")
+        command.add_argument("--batch-size", type=int, default=64, help="transcripts per teacher batch (default 64)")
+        command.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+
+    add_cache_arguments(cache)
     cache.add_argument("--out", type=Path, help="cache folder (default: <teacher>/cache/<key>)")
     cache.add_argument("--overwrite", action="store_true", help="replace a cache with another key at --out")
     cache.add_argument("--quiet", action="store_true", help="no progress bar")
     cache.set_defaults(handler=run_cache)
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="zero-training check of eq. 7b/7c's premise: do D and H_C flag training utterances whose label the "
+        "teacher contradicts?",
+        description="On the training split (the labels the students see, noisy ones included), the AUROC of D (eq. 4) "
+        "and of H_C (eq. 3) for flagging utterances where the teacher's prediction differs from the label, and the "
+        "mean lambda that recip(D) (7c) and recip(H_C) (7b) give agreeing and disagreeing utterances; with a "
+        "label-noise record, the same for the relabelled utterances. Reads the teacher cache for these options "
+        "(built first when missing: inference only). Writes confidence_diagnostic.json and .md to --out and prints "
+        "the markdown.",
+    )
+    add_cache_arguments(diagnose)
+    diagnose.add_argument("--cache", type=Path, help="cache folder (default: <teacher>/cache/<key>)")
+    diagnose.add_argument("--out", type=Path, required=True, help="folder for confidence_diagnostic.{json,md}")
+    diagnose.add_argument("--quiet", action="store_true", help="no progress bar")
+    diagnose.set_defaults(handler=run_diagnose)
 
 
 def _configure_logging() -> None:
@@ -191,4 +215,28 @@ def run_cache(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    from crossdistill.data.corpus import load_corpus
+    from crossdistill.experiments.confidence_diagnostic import diagnose_confidence, render_diagnostic, write_diagnostic
+    from crossdistill.teachers.text import CacheOptions, TeacherCache, build_teacher_cache
+    from crossdistill.teachers.text.cache import compute_cache_key
+    from crossdistill.teachers.text.training import torch_threads
+
+    _configure_logging()
+    options = CacheOptions(n_masks=args.n_masks, p=args.p, seed=args.seed, dropout_site=args.dropout_site)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
+    corpus = load_corpus(args.corpus, check_audio=False)
+    with torch_threads(args.threads):  # reuses the cache of this key, builds it when missing (inference only)
+        folder = build_teacher_cache(
+            args.teacher, corpus, options, out=args.cache, batch_size=args.batch_size, progress=not args.quiet
+        )
+    cache = TeacherCache.load(folder, expected_key=compute_cache_key(args.teacher, corpus, options))
+    result = diagnose_confidence(corpus, cache)
+    json_path, _ = write_diagnostic(result, args.out)
+    print(render_diagnostic(result))
+    print(f"written to {json_path} and its .md")
     return 0
