@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from crossdistill.data.splits import DEFAULT_SPLIT, SPLIT_KINDS
+
     parser = subparsers.add_parser("data", help="speech corpora: synthesize, check, precompute features")
     commands = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
 
@@ -29,10 +31,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="share of training utterances given a wrong intent, in [0, 1), recorded in data/train_label_noise.csv "
         "(default: the preset's, 0 for most)",
     )
+    synth.add_argument(
+        "--split",
+        choices=SPLIT_KINDS,
+        default=DEFAULT_SPLIT,
+        help="random: speaker-disjoint, every phrasing in every split (default); unseen-utterance: valid/test "
+        "phrasings never said in training; unseen-speaker: valid/test voices never heard in training "
+        "(docs/splits.md)",
+    )
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=run_synth)
+
+    challenge = commands.add_parser(
+        "challenge-split",
+        help="a real FSC copy with Arora et al.'s challenge splits (their CSVs) as a corpus for every command",
+        description="Reads train_data.csv, valid_data.csv and {utterance,speaker}_test_data.csv from --splits "
+        "(distributed apart from FSC: github.com/maseEval/mase, slu_splits/fluent_speech_commands/challenge_splits "
+        "or unseen_splits), checks every row against the FSC copy's own CSVs, and writes a split view to --out: "
+        "data/{train,valid,test}_data.csv, corpus.json and a link to the copy's wavs/. Pass --out as --corpus.",
+    )
+    challenge.add_argument("--fsc", type=Path, required=True, help="the FSC copy (holds data/ and wavs/)")
+    challenge.add_argument("--splits", type=Path, required=True, help="folder holding the challenge-split CSVs")
+    challenge.add_argument(
+        "--test", choices=("utterance", "speaker"), required=True, help="which test set becomes the test split"
+    )
+    challenge.add_argument("--out", type=Path, required=True, help="the view's folder (must not exist or be empty)")
+    challenge.set_defaults(handler=run_challenge_split)
 
     info = commands.add_parser(
         "info",
@@ -71,7 +97,16 @@ def run_synth(args: argparse.Namespace) -> int:
         valid_speakers=args.valid_speakers,
         test_speakers=args.test_speakers,
         label_noise=args.label_noise,
+        split=args.split,
     )
+    print(json.dumps(_summary(out)))
+    return 0
+
+
+def run_challenge_split(args: argparse.Namespace) -> int:
+    from crossdistill.data.challenge_splits import build_challenge_view
+
+    out = build_challenge_view(args.fsc, args.splits, args.test, args.out)
     print(json.dumps(_summary(out)))
     return 0
 
@@ -100,9 +135,11 @@ def _summary(root: Path) -> dict:
     from crossdistill.data.audio import describe_format
     from crossdistill.data.corpus import load_corpus
     from crossdistill.data.label_noise import read_label_noise
+    from crossdistill.data.splits import recorded_split
 
     corpus = load_corpus(root)
     noise = read_label_noise(corpus)  # checked against the training CSV
+    phrasings = {split: {u.transcription for u in utts} for split, utts in corpus.splits.items()}
     return {
         "root": str(corpus.root),
         "utterances": {split: len(utts) for split, utts in corpus.splits.items()},
@@ -112,5 +149,8 @@ def _summary(root: Path) -> dict:
         "audio_formats": {describe_format(*fmt): n for fmt, n in sorted(corpus.audio_formats.items())},
         "alignments": corpus.has_alignments(),
         "fingerprint": corpus.fingerprint(),
+        "split": recorded_split(corpus.metadata),
+        "phrasings": {split: len(texts) for split, texts in phrasings.items()},
+        "phrasings_unseen_in_train": {s: len(phrasings[s] - phrasings["train"]) for s in ("valid", "test")},
         "label_noise_train_rows": 0 if noise is None else len(noise),
     }

@@ -21,6 +21,7 @@ import functools
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
@@ -47,6 +48,11 @@ def split_csv_path(root: str | os.PathLike, split: str) -> Path:
 def alignment_path(root: str | os.PathLike, split: str) -> Path:
     """Return the alignment sidecar path of ``split`` (beside the CSVs)."""
     return Path(root) / "data" / f"{split}_alignments.jsonl"
+
+
+def utterance_id(path: str) -> str:
+    """The ``utt_id`` of a CSV ``path``: POSIX separators, normalized (``a/./b`` is ``a/b``), no extension."""
+    return str(PurePosixPath(os.path.normpath(str(PurePosixPath(path.replace("\\", "/"))))).with_suffix(""))
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,24 @@ def _read_split(
     csv_path = split_csv_path(root, split)
     if not csv_path.is_file():
         raise FileNotFoundError(f"{csv_path}: split file not found (expected the FSC layout under {root})")
+    utterances, rows = [], []
+    for where, values in read_csv_rows(csv_path):
+        utt = _make_utterance(root, values, where, formats)
+        if utt.utt_id in seen_ids:
+            first = seen_ids[utt.utt_id]
+            raise CorpusError(f"{where}: duplicate path {values['path']!r} (first at {first})")
+        seen_ids[utt.utt_id] = where
+        utterances.append(utt)
+        rows.append(where)
+    return utterances, rows
+
+
+def read_csv_rows(csv_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Yield (where, values) per row of an FSC-style CSV: where is "<file>, line N" (1-based file lines, the header
+    is line 1, as an editor shows them), values the stripped ``REQUIRED_COLUMNS`` (other columns are ignored).
+
+    Raises ``CorpusError`` for an empty file, missing columns or a row whose field count differs from the header's.
+    """
     with open(csv_path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -259,23 +283,13 @@ def _read_split(
         if missing:
             raise CorpusError(f"{csv_path}: missing column(s) {', '.join(missing)}; header is {header}")
         index = {name: header.index(name) for name in REQUIRED_COLUMNS}
-        utterances, rows = [], []
-        # Line numbers are 1-based file lines (the header is line 1), as an editor shows them.
         for line_no, row in enumerate(reader, start=2):
             if not row:
                 continue
             where = f"{csv_path}, line {line_no}"
             if len(row) != len(header):
                 raise CorpusError(f"{where}: {len(row)} fields, the header has {len(header)}")
-            values = {name: row[i].strip() for name, i in index.items()}
-            utt = _make_utterance(root, values, where, formats)
-            if utt.utt_id in seen_ids:
-                first = seen_ids[utt.utt_id]
-                raise CorpusError(f"{where}: duplicate path {values['path']!r} (first at {first})")
-            seen_ids[utt.utt_id] = where
-            utterances.append(utt)
-            rows.append(where)
-    return utterances, rows
+            yield where, {name: row[i].strip() for name, i in index.items()}
 
 
 def _make_utterance(root: Path, values: dict[str, str], where: str, formats: Counter | None) -> Utterance:
@@ -300,7 +314,7 @@ def _make_utterance(root: Path, values: dict[str, str], where: str, formats: Cou
             raise CorpusError(f"{where}: unreadable audio file {audio_path} ({error})") from error
         formats[(int(info.samplerate), int(info.channels))] += 1
     return Utterance(
-        utt_id=str(PurePosixPath(normalized).with_suffix("")),
+        utt_id=utterance_id(rel),
         audio_path=audio_path,
         speaker_id=values["speakerId"],
         transcription=values["transcription"],

@@ -176,11 +176,14 @@ def audio_list_fingerprint(utterances: list[Utterance]) -> str:
 
 
 def feature_cache_dir(corpus: Corpus, config: FeatureConfig, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Return the cache folder for ``corpus`` and ``config`` (keyed by the audio list and the config)."""
+    """Return the cache folder for ``corpus`` and ``config``: keyed by the audio list, where it splits into train,
+    valid and test (the cache is stored per split, and two splits of the same files may list them in one order), and
+    the config."""
     key = fingerprint(
         {
             "format": CACHE_FORMAT_VERSION,
             "audio": audio_list_fingerprint(corpus.utterances()),
+            "split_sizes": {split: len(utterances) for split, utterances in corpus.splits.items()},
             "config": config.to_dict(),
         }
     )

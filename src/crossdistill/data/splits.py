@@ -167,3 +167,11 @@ def partition_record(partition: Partition[Any]) -> dict[str, list[str]]:
         split: [item.text if isinstance(item, Phrasing) else str(item) for item in partition.of(split)]
         for split in SPLIT_NAMES
     }
+
+
+def recorded_split(metadata: dict[str, Any]) -> str | None:
+    """The split kind a corpus's ``corpus.json`` records (``random`` when a synthetic corpus names none); ``None``
+    for a corpus without ``corpus.json`` (a real FSC copy: its own split)."""
+    if not metadata:
+        return None
+    return str((metadata.get("options") or {}).get("split", RANDOM))
