@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES = (
     "demo",
     "benchmark",
+    "split_study",
     "simulate",
     "data",
     "teacher",

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossdistill.cli.grid import parse_seeds
+from crossdistill.data.splits import SPLIT_KINDS
 from crossdistill.experiments.setup import SetupSettings
 
 
@@ -19,6 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="output folder")
     parser.add_argument("--preset", default="default", help="corpus preset (default: default)")
+    parser.add_argument(
+        "--split",
+        choices=SPLIT_KINDS,
+        default=SetupSettings.corpus_split,
+        help="corpus split (default %(default)s; unseen-utterance: test phrasings never said in training, "
+        "docs/splits.md)",
+    )
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument("--jobs", type=int, default=2, help="training processes at once (default 2)")
     parser.add_argument(
@@ -36,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    settings = SetupSettings(corpus_preset=args.preset, pretrain_epochs=args.pretrain_epochs, jobs=args.jobs)
+    settings = SetupSettings(
+        corpus_preset=args.preset, corpus_split=args.split, pretrain_epochs=args.pretrain_epochs, jobs=args.jobs
+    )
     run_benchmark(args.out, settings, tuple(parse_seeds(args.seeds)), overrides=tuple(args.overrides))
     return 0

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossdistill.data.splits import DEFAULT_SPLIT
 from crossdistill.train.pretrain_options import PretrainOptions
 
 
@@ -23,6 +24,7 @@ class SetupSettings:
     """
 
     corpus_preset: str = "default"
+    corpus_split: str = DEFAULT_SPLIT  # crossdistill.data.splits: random, unseen-utterance or unseen-speaker
     student_preset: str = PretrainOptions.preset
     pretrain_epochs: int = 5  # the calibrated benchmark's budget (docs/data.md)
     teacher_arch: str = "transformer"
@@ -66,9 +68,9 @@ def prepare_setup(out_dir: Path, settings: SetupSettings) -> Setup:
     out = Path(out_dir).absolute()
     timings = {}
 
-    t = step(f"synthesizing the '{settings.corpus_preset}' corpus with eSpeak NG")
+    t = step(f"synthesizing the '{settings.corpus_preset}' corpus ({settings.corpus_split} split) with eSpeak NG")
     corpus_dir = synthesize_corpus(out / "corpus", preset=settings.corpus_preset, seed=settings.seed,
-                                   jobs=settings.jobs)  # fmt: skip
+                                   jobs=settings.jobs, split=settings.corpus_split)  # fmt: skip
     corpus = load_corpus(corpus_dir)
     timings["synthesis"] = time.time() - t
 
