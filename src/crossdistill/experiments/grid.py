@@ -47,11 +47,12 @@ def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[st
     if not grid_config.is_file():
         raise FileNotFoundError(f"grid config {grid_config} does not exist")
     grid = OmegaConf.load(grid_config)
-    unknown = sorted(set(grid) - {"base", "cells", "teacher_dir"})
+    unknown = sorted(set(grid) - {"base", "cells", "teacher_dir", "primary"})
     if unknown:
-        raise ValueError(f"{grid_config}: unknown grid keys {unknown} (known: base, cells, teacher_dir)")
+        raise ValueError(f"{grid_config}: unknown grid keys {unknown} (known: base, cells, teacher_dir, primary)")
     if not grid.get("cells"):
         raise ValueError(f"{grid_config}: no cells")
+    primary = check_primary(grid, grid_config)
     grid_overrides = [o for o in overrides if o.split("=", 1)[0] in GRID_KEYS]
     train_overrides = [o for o in overrides if o not in grid_overrides]
     teacher_dir = grid.get("teacher_dir")
@@ -92,7 +93,20 @@ def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[st
         "overrides": overrides,
         "teacher_dir": teacher_dir,
     }
+    if primary:
+        info["primary"] = primary  # declared with the grid, before any run: the report tests these first
     return runs, info
+
+
+def check_primary(grid, grid_config: Path) -> list[list[str]]:
+    """The grid's ``primary`` comparisons, ``[[cell, baseline], ...]``: each names two different cells of the grid."""
+    primary = [list(pair) for pair in grid.get("primary") or []]
+    for pair in primary:
+        if len(pair) != 2 or pair[0] == pair[1] or not all(name in grid.cells for name in pair):
+            raise ValueError(
+                f"{grid_config}: primary comparison {pair} must name two different cells of {list(grid.cells)}"
+            )
+    return primary
 
 
 def run_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[str], jobs: int = 1) -> dict:

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossdistill.common import atomic_path, atomic_write_text
+from crossdistill.experiments.confidence_diagnostic import (
+    PAPER_TEACHER_TRAIN_ERROR,
+    diagnose_confidence,
+    render_diagnostic,
+)
 from crossdistill.experiments.grid import GRID_FILE
+from crossdistill.experiments.primary import compare_primary, primary_notes, render_primary
+from crossdistill.experiments.protocols import protocol_errors, protocol_notes, render_protocol_table
 from crossdistill.experiments.significance import (
     ALPHA,
     MIN_SEEDS_T_TEST,
@@ -20,6 +27,7 @@ from crossdistill.experiments.significance import (
     t_test_detectable_effect,
     utterance_test,
 )
+from crossdistill.experiments.speaker_bootstrap import render_speaker_intervals, speaker_notes
 from crossdistill.train.run import METRICS_FILE
 from crossdistill.train.utterance_correctness import TEST_CORRECTNESS_FILE, read_test_correctness
 
@@ -229,7 +237,9 @@ def render_table(results: dict[str, CellResult], teacher: dict | None) -> str:
     if teacher:
         lines.append(
             f"**Teacher (text)**: test error {100 * teacher['test_error']:.2f}% "
-            f"(train {100 * teacher['train_error']:.2f}%, valid {100 * teacher['valid_error']:.2f}%)\n"
+            f"(train {100 * teacher['train_error']:.2f}% against the training labels, valid "
+            f"{100 * teacher['valid_error']:.2f}%); paper 000's teacher: {100 * PAPER_TEACHER_TRAIN_ERROR:.2f}% train, "
+            "0% test\n"
         )
     seeds = sorted({s for r in results.values() for s in r.test_errors})
     lines.append(f"Student test error (%), mean ± std over seeds {seeds}, checkpoint chosen on validation; "
@@ -330,16 +340,33 @@ def write_report(grid_dir: Path) -> Path:
     if cache is not None:
         plots.append(plot_teacher_distributions(cache, grid_dir))
     comparisons = compare_with_vanilla(results)
+    corpus = _corpus_of_grid(grid_dir)
+    speaker_of = {u.utt_id: u.speaker_id for u in corpus.splits["test"]} if corpus is not None else None
+    primary = compare_primary(results, info.get("primary") or [], speaker_of)
+    speaker_table, speaker_intervals = render_speaker_intervals(results, speaker_of)
+    diagnostic = _diagnostic(cache, corpus)
     parts = ["# Table I on our data\n", render_table(results, _teacher_errors(teacher)), "",
+             "## Primary comparisons, declared in advance\n", render_primary(primary), "", primary_notes(), "",
+             "## Test error under three selection protocols\n", render_protocol_table(results), "",
+             protocol_notes(), "",
+             "## Test-speaker sampling: speaker-clustered bootstrap\n", speaker_table, "", speaker_notes(), "",
              "## Each cell against vanilla, over seeds (seed noise)\n", render_details(results, comparisons), "",
              seed_notes(), "",
              "## Each cell against vanilla, over test utterances (test-set sampling)\n",
-             render_utterance_table(comparisons), "", utterance_notes(), "",
-             "## Plots\n", *[f"![{p.stem}]({p.name})" for p in plots], ""]  # fmt: skip
+             render_utterance_table(comparisons), "", utterance_notes(), ""]  # fmt: skip
+    if diagnostic is not None:
+        parts += [render_diagnostic(diagnostic).replace("# ", "## ", 1), ""]
+    parts += ["## Plots\n", *[f"![{p.stem}]({p.name})" for p in plots], ""]
     if info:
         parts += ["## Provenance\n", "```json", json.dumps(info, indent=2), "```", ""]
     path = grid_dir / "report.md"
-    atomic_write_text(grid_dir / "report.json", json.dumps(_summary(results, comparisons), indent=2) + "\n")
+    summary = _summary(results, comparisons)
+    summary["protocols_pct"] = {name: protocol_errors(cell) for name, cell in results.items()}
+    summary["primary"] = [c.to_dict() for c in primary]
+    summary["speaker_bootstrap"] = speaker_intervals
+    if diagnostic is not None:
+        summary["confidence_diagnostic"] = diagnostic
+    atomic_write_text(grid_dir / "report.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_text(path, "\n".join(parts))
     return path
 
@@ -369,6 +396,30 @@ def _teacher_errors(teacher: dict | None) -> dict | None:
     if not teacher:
         return None
     return {f"{split}_error": teacher["splits"][split]["intent_error"] for split in ("train", "valid", "test")}
+
+
+def _corpus_of_grid(grid_dir: Path):
+    """The corpus the grid's runs trained on (their ``corpus`` setting), or None when it cannot be read."""
+    from omegaconf import OmegaConf
+
+    from crossdistill.data.corpus import load_corpus
+
+    for config_path in sorted(grid_dir.glob("*/seed*/run_config.yaml")):
+        root = OmegaConf.load(config_path).get("corpus")
+        try:
+            return load_corpus(root, check_audio=False)
+        except (OSError, TypeError, ValueError):  # moved, deleted or never set: the sections that need it say so
+            return None
+    return None
+
+
+def _diagnostic(cache: Path | None, corpus) -> dict | None:
+    """The teacher-confidence diagnostic on the grid's corpus, when its teacher cache is there."""
+    if cache is None or corpus is None:
+        return None
+    from crossdistill.teachers.text.cache import TeacherCache
+
+    return diagnose_confidence(corpus, TeacherCache.load(cache))
 
 
 def _corpus_of(teacher_cache: Path) -> str | None:
