@@ -189,3 +189,16 @@ def test_unseen_utterance_corpus_records_its_split(tmp_path):
                              split="unseen-utterance") == root  # fmt: skip
     with pytest.raises(ValueError, match="already holds a corpus made with other options"):
         synthesize_corpus(root, preset="tiny", speakers=6, utterances_per_speaker=8, seed=1, progress=False)
+
+
+def test_cli_synth_split_and_info_report_unseen_phrasings(tmp_path, capsys):
+    from crossdistill.cli import main
+
+    argv = ["data", "synth", "--out", str(tmp_path / "c"), "--preset", "tiny", "--speakers", "3"]
+    assert main([*argv, "--utterances-per-speaker", "3", "--split", "unseen-utterance", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["split"] == "unseen-utterance"
+    assert summary["phrasings_unseen_in_train"] == {"valid": summary["phrasings"]["valid"],
+                                                    "test": summary["phrasings"]["test"]}  # fmt: skip
+    assert main(["data", "info", str(tmp_path / "c")]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "unseen-utterance"
