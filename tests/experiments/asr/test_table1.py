@@ -149,4 +149,6 @@ def test_the_command_runs_a_two_cell_grid_resumes_and_refuses_a_changed_config(a
     assert main([*argv, "epochs=2"]) == 2  # another grid in the same folder is refused
     assert "train_overrides differ" in capsys.readouterr().err
     state = json.loads((out / "table1.json").read_text())
-    assert {"units", "lm_senone", "posteriors_subword", "runs"} <= set(state["wall_seconds"])
+    assert {"units", "lms", "posteriors_subword", "runs"} <= set(
+        state["wall_seconds"]
+    )  # --jobs 2: the LMs trained in processes at once

@@ -17,10 +17,10 @@ from crossdistill.cli.grid import parse_seeds
 
 
 def register(benchmarks: argparse._SubParsersAction) -> None:
-    from crossdistill.experiments.asr.setup import AsrSetupSettings
-    from crossdistill.experiments.asr.table1 import CELLS, DEFAULT_SEEDS, DecodeSettings
+    from crossdistill.experiments.asr.table1 import CELLS, DEFAULT_SEEDS, Table1Settings
 
-    setup, decode = AsrSetupSettings(), DecodeSettings()
+    defaults = Table1Settings()  # the calibrated default grid
+    setup, decode = defaults.setup, defaults.decode
     parser = benchmarks.add_parser(
         "table1",
         help="the hybrid AM: the baseline and every subset of the senone, phone and subword LMs (eq. 4) over seeds",
@@ -54,7 +54,8 @@ def register(benchmarks: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="setting of every LM teacher (crossdistill asr lm train), repeatable, e.g. --lm epochs=5",
+        help="setting of every LM teacher (crossdistill asr lm train), repeatable, e.g. --lm epochs=5; added after "
+        f"the calibrated {' '.join(setup.lm_overrides)}",
     )
     parser.add_argument("--no-tune", action="store_true", help="decode with the decoder's default weights")
     parser.add_argument(
@@ -82,7 +83,8 @@ def register(benchmarks: argparse._SubParsersAction) -> None:
         "overrides",
         nargs="*",
         metavar="KEY=VALUE",
-        help="settings of every run (crossdistill.train.asr.hybrid_config), e.g. epochs=20 model.num_layers=2",
+        help="settings of every run (crossdistill.train.asr.hybrid_config), e.g. epochs=20 model.num_layers=2; added "
+        f"after the calibrated {' '.join(defaults.train_overrides)}",
     )
     parser.set_defaults(handler=run)
 
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from crossdistill.experiments.asr.setup import AsrSetupSettings
     from crossdistill.experiments.asr.table1 import DecodeSettings, Table1Settings, run_table1
 
+    defaults = Table1Settings()
     settings = Table1Settings(
         setup=AsrSetupSettings(
             preset=args.preset,
@@ -102,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
             senones=args.senones,
             subwords=args.subwords,
             min_leaf_frames=args.min_leaf_frames,
-            lm_overrides=tuple(args.lm),
+            lm_overrides=(*defaults.setup.lm_overrides, *args.lm),
             jobs=args.jobs,
             threads=args.threads,
         ),
         cells=parse_cells(args.cells),
         seeds=tuple(parse_seeds(args.seeds)),
-        train_overrides=tuple(args.overrides),
+        train_overrides=(*defaults.train_overrides, *args.overrides),
         decode=DecodeSettings(
             tune=not args.no_tune,
             lm_weights=tuple(args.lm_weights),

@@ -154,9 +154,13 @@ def prepare_asr_setup(
           lambda: build_units(units_inputs(corpus_data, features_cache, progress), units, settings.units_options(),
                               progress=progress))  # fmt: skip
     posteriors, lm_metrics = {}, {}
+    if settings.jobs > 1 and len(lm_configs) > 1:
+        lm_metrics = timed("lms", f"training the {', '.join(lm_configs)} LM teachers, {settings.jobs} at once",
+                           lambda: train_lms_in_processes(lm_configs, settings.jobs))  # fmt: skip
     for unit, config in lm_configs.items():
-        with quiet_lightning(True):  # the LM's own log holds its progress; Lightning's start-up notices stay out
-            lm_metrics[unit] = timed(f"lm_{unit}", f"training the {unit} LM teacher", lambda c=config: train_lm(c))
+        if unit not in lm_metrics:
+            with quiet_lightning(True):  # the LM's own log holds its progress; Lightning's start-up notices stay out
+                lm_metrics[unit] = timed(f"lm_{unit}", f"training the {unit} LM teacher", lambda c=config: train_lm(c))
         summary = timed(
             f"posteriors_{unit}",
             f"frame-wise {unit} LM posteriors of every utterance",
@@ -177,3 +181,29 @@ def prepare_asr_setup(
         word_lm = timed("word_lm", "the trigram word LM of decoding (KenLM lmplz)",  # race to build it
                         lambda: build_word_lm(corpus_data.lm_text, cache_dir=out / WORD_LM_DIR).folder)  # fmt: skip
     return AsrSetup(out, corpus, units, out / "lms", features_cache, posteriors, lm_metrics, word_lm, timings)
+
+
+def train_lms_in_processes(lm_configs: dict[str, Any], jobs: int) -> dict[str, dict[str, Any]]:
+    """Train the LMs ``jobs`` at a time, each in a fresh process (``train_lm`` resumes or returns a finished one, so
+    this is as resumable as the sequential loop); returns unit -> the LM's metrics."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no torch thread pool inherited by fork
+    with ProcessPoolExecutor(max_workers=min(jobs, len(lm_configs)), mp_context=context) as pool:
+        futures = {unit: pool.submit(_train_lm_quietly, config) for unit, config in lm_configs.items()}
+        metrics = {}
+        for unit, future in futures.items():
+            try:
+                metrics[unit] = future.result()
+            except Exception as error:
+                raise RuntimeError(f"training the {unit} LM failed ({error}); see {lm_configs[unit].out}") from error
+    return metrics
+
+
+def _train_lm_quietly(config: Any) -> dict[str, Any]:
+    from crossdistill.teachers.lm.training import train_lm
+    from crossdistill.train.asr.run_folder import quiet_lightning
+
+    with quiet_lightning(True):
+        return train_lm(config)

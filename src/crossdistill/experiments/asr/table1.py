@@ -90,16 +90,29 @@ class DecodeSettings:
         )
 
 
+# The calibrated `default` grid (docs/asr.md, "Calibrating the default grid"; docs/results/asr-table1/): sizes at which
+# the 24 runs (8 cells x 3 seeds) with their setup fit about an hour on 2 cores with --jobs 2. The corpus is the
+# `default` preset; 500 senones; LMs that each see 300,000 units per epoch (the LM default of 1M took 160-252 s per
+# LM on this text); the AM with 2 layers of width 64, 5 epochs in batches of 8 utterances, SpecAugment on (paper 001).
+CALIBRATED_LM = ("max_train_units=300000",)
+CALIBRATED_TRAIN = ("model.d_model=64", "model.num_layers=2", "model.ff_dim=256", "model.conv_channels=8",
+                    "epochs=5", "batch_size=8", "warmup_steps=50", "lr=0.003")  # fmt: skip
+
+
+def calibrated_setup() -> AsrSetupSettings:
+    return AsrSetupSettings(senones=500, lm_overrides=CALIBRATED_LM, jobs=2)
+
+
 @dataclass(frozen=True)
 class Table1Settings:
     """What the grid runs: the shared inputs (``setup``: corpus preset, units, LMs; its ``jobs`` is also the number
     of runs at once, each in its own process when > 1, and its ``threads`` the torch threads per run), the cells
     and seeds, ``key=value`` settings of every run (``crossdistill.train.asr.hybrid_config``), and the decoding."""
 
-    setup: AsrSetupSettings = field(default_factory=AsrSetupSettings)
+    setup: AsrSetupSettings = field(default_factory=calibrated_setup)
     cells: tuple[str, ...] = CELLS
     seeds: tuple[int, ...] = DEFAULT_SEEDS
-    train_overrides: tuple[str, ...] = ()
+    train_overrides: tuple[str, ...] = CALIBRATED_TRAIN
     decode: DecodeSettings = field(default_factory=DecodeSettings)
 
     def check(self) -> None:
