@@ -38,7 +38,7 @@ def test_benchmark_and_split_study_commands_pass_the_split_on(monkeypatch, tmp_p
     from crossdistill.cli import main
 
     calls = {}
-    monkeypatch.setattr(benchmark, "run_benchmark", lambda out, settings, seeds, **kw: calls.update(bench=settings))
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda out, settings, *a, **kw: calls.update(bench=settings))
     monkeypatch.setattr(split_study, "run_split_study", lambda out, settings, splits, *a, **kw: calls.update(
         study=(settings, splits)))  # fmt: skip
     assert main(["benchmark", "--out", str(tmp_path / "b"), "--split", "unseen-utterance", "--seeds", "0"]) == 0
