@@ -16,36 +16,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="paper 000's Table I on the calibrated default corpus: setup, grid over seeds, report",
         description="Synthesizes the corpus, pre-trains the acoustic module, fine-tunes the MiniLM teacher and "
         "builds its cache under --out, then runs every Table I cell for every seed into OUT/grid and writes "
-        "OUT/grid/report.md. Every stage resumes: give the same command again after an interruption.",
+        "OUT/grid/report.md. Every stage resumes: give the same command again after an interruption. "
+        "--config names a benchmark file (configs/benchmark/v2.yaml: paper 000's second pass); the options below "
+        "override it, and without it they default to the calibrated default benchmark.",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/benchmark"), help="output folder")
-    parser.add_argument("--preset", default="default", help="corpus preset (default: default)")
+    parser.add_argument("--config", type=Path, help="benchmark YAML: setup, seeds, grid, overrides")
+    parser.add_argument("--preset", help=f"corpus preset (default: {SetupSettings.corpus_preset})")
     parser.add_argument(
         "--split",
         choices=SPLIT_KINDS,
-        default=SetupSettings.corpus_split,
-        help="corpus split (default %(default)s; unseen-utterance: test phrasings never said in training, "
-        "docs/splits.md)",
+        help=f"corpus split (default {SetupSettings.corpus_split}; unseen-utterance: test phrasings never said in "
+        "training, docs/splits.md)",
     )
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
-    parser.add_argument("--jobs", type=int, default=2, help="training processes at once (default 2)")
+    parser.add_argument(
+        "--label-noise", type=float, help="share of training utterances given a wrong intent (default: the preset's)"
+    )
+    parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--grid", type=Path, help="grid config (default configs/grid/table1.yaml)")
+    parser.add_argument("--jobs", type=int, help=f"training processes at once (default {SetupSettings.jobs})")
     parser.add_argument(
         "--pretrain-epochs",
         type=int,
-        default=SetupSettings.pretrain_epochs,
-        help="acoustic pre-training epochs (default %(default)s)",
+        help=f"acoustic pre-training epochs (default {SetupSettings.pretrain_epochs})",
     )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="training overrides for every grid run")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossdistill.experiments.benchmark import run_benchmark
+    from crossdistill.experiments.benchmark import load_benchmark_config, run_benchmark
 
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    settings = SetupSettings(
-        corpus_preset=args.preset, corpus_split=args.split, pretrain_epochs=args.pretrain_epochs, jobs=args.jobs
-    )
-    run_benchmark(args.out, settings, tuple(parse_seeds(args.seeds)), overrides=tuple(args.overrides))
+    given = {"corpus_preset": args.preset, "corpus_split": args.split, "pretrain_epochs": args.pretrain_epochs,
+             "jobs": args.jobs, "corpus_label_noise": args.label_noise}  # fmt: skip
+    config = load_benchmark_config(args.config, {key: value for key, value in given.items() if value is not None})
+    seeds = tuple(parse_seeds(args.seeds)) if args.seeds is not None else tuple(config.seeds)
+    grid = args.grid if args.grid is not None else Path(config.grid)
+    if not grid.is_file():
+        raise FileNotFoundError(f"--grid {grid} does not exist")
+    run_benchmark(args.out, config.setup, seeds, grid, overrides=(*config.overrides, *args.overrides))
     return 0

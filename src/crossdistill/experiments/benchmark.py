@@ -8,13 +8,93 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from crossdistill.common import atomic_write_text
 from crossdistill.experiments.setup import SetupSettings, prepare_setup, step
 
 GRID_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "grid" / "table1.yaml"
+
+
+@dataclass
+class BenchmarkConfig:
+    """A whole benchmark in one YAML file (``configs/benchmark/``), so that one command runs it.
+
+    setup: the ``SetupSettings`` (corpus preset and split, student, pre-training and teacher budgets, jobs).
+    seeds: the grid's seeds. grid: the grid config, relative to the benchmark file (or absolute).
+    overrides: training ``key=value`` overrides for every grid run.
+    """
+
+    setup: SetupSettings = field(default_factory=SetupSettings)
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    grid: str = str(GRID_CONFIG)
+    overrides: list[str] = field(default_factory=list)
+
+
+def load_benchmark_config(path: str | Path | None = None, setup: dict[str, Any] | None = None) -> BenchmarkConfig:
+    """Schema <- the YAML file (if any) <- ``setup`` values given on the command line; checked (unknown keys, types,
+    seeds, the grid file) before anything runs. ``grid`` comes back as an absolute path."""
+    layers = [OmegaConf.structured(BenchmarkConfig)]
+    where = ""
+    if path is not None:
+        path = Path(path)
+        where = f" in {path}"
+        if not path.is_file():
+            raise FileNotFoundError(f"benchmark config {path} does not exist")
+        layers.append(OmegaConf.load(path))
+    layers.append(OmegaConf.create({"setup": setup or {}}))
+    try:
+        config: BenchmarkConfig = OmegaConf.to_object(OmegaConf.merge(*layers))
+    except OmegaConfBaseException as error:
+        raise ValueError(f"bad benchmark config{where}: {error}".splitlines()[0]) from error
+    if not config.seeds or len(set(config.seeds)) != len(config.seeds):
+        raise ValueError(f"seeds must list distinct integers, got {config.seeds}{where}")
+    if config.setup.jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {config.setup.jobs}{where}")
+    check_setup_settings(config.setup, where)
+    grid = Path(config.grid)
+    if not grid.is_absolute():
+        grid = (path.parent if path is not None else Path.cwd()) / grid
+    if not grid.is_file():
+        raise FileNotFoundError(f"grid config {grid} does not exist{where}")
+    return replace(config, grid=str(grid.resolve()))
+
+
+def check_setup_settings(settings: SetupSettings, where: str = "") -> None:
+    """Refuse an unknown corpus preset or split, or bad teacher options, before the setup starts."""
+    from crossdistill.data.label_noise import check_label_noise
+    from crossdistill.data.speakers import get_preset
+    from crossdistill.data.splits import check_split_kind
+    from crossdistill.teachers.text.model import ARCHS
+    from crossdistill.teachers.text.training import TrainOptions
+
+    try:
+        get_preset(settings.corpus_preset)
+        check_split_kind(settings.corpus_split, "corpus_split")
+        if settings.corpus_label_noise is not None:
+            check_label_noise(settings.corpus_label_noise)
+        if settings.teacher_arch not in ARCHS:
+            raise ValueError(f"teacher_arch must be one of {ARCHS}, got {settings.teacher_arch!r}")
+        TrainOptions(arch=settings.teacher_arch, epochs=settings.teacher_epochs, seed=settings.seed)
+    except ValueError as error:
+        raise ValueError(f"bad benchmark setup{where}: {error}") from error
+
+
+def check_grid(grid_config: Path, seeds: tuple[int, ...], overrides: tuple[str, ...]) -> None:
+    """Plan the grid into a scratch folder with stand-in paths: a bad cell, override or primary pair stops the
+    benchmark before its setup (minutes) rather than after."""
+    import tempfile
+
+    from crossdistill.experiments.grid import plan_grid
+
+    with tempfile.TemporaryDirectory() as scratch:
+        stand_ins = ["corpus=CORPUS", "acoustic=ACOUSTIC", "teacher_cache=CACHE", "teacher_dir=TEACHER"]
+        plan_grid(grid_config, list(seeds), Path(scratch), [*stand_ins, *overrides])
 
 
 def run_benchmark(
@@ -29,6 +109,8 @@ def run_benchmark(
     from crossdistill.experiments.report import write_report
 
     settings = settings or SetupSettings()
+    check_setup_settings(settings)
+    check_grid(grid_config, tuple(seeds), tuple(overrides))
     out = Path(out_dir).absolute()
     setup = prepare_setup(out, settings)
     t = step(f"Table I grid: {len(seeds)} seeds, {settings.jobs} training processes at once")
@@ -38,6 +120,7 @@ def run_benchmark(
     report = write_report(out / "grid")
     summary = {
         "settings": asdict(settings),
+        "corpus_options": _corpus_options(setup.corpus),
         "seeds": list(seeds),
         "grid_config": str(grid_config),
         "overrides": grid_overrides,
@@ -51,3 +134,11 @@ def run_benchmark(
     atomic_write_text(out / "benchmark.json", json.dumps(summary, indent=2) + "\n")
     print(f"\nreport: {report}")
     return summary
+
+
+def _corpus_options(corpus: Path) -> dict:
+    """What the synthesizer recorded (preset, size, seed, held-out speakers, label noise, split)."""
+    from crossdistill.data.corpus import METADATA_FILE
+
+    path = Path(corpus) / METADATA_FILE
+    return json.loads(path.read_text(encoding="utf-8")).get("options", {}) if path.is_file() else {}

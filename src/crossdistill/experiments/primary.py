@@ -134,7 +134,9 @@ def render_primary(comparisons: Sequence[PrimaryComparison]) -> str:
             lines.append(f"| {name} | unavailable (a run lacks per-utterance predictions, or a cell was not run) "
                          "| | | | | |")  # fmt: skip
             continue
-        interval = sp.describe() + f" ({sp.speakers} speakers)" if sp is not None else "unavailable (no corpus)"
+        interval = "unavailable (no corpus)"
+        if sp is not None:
+            interval = f"{sp.describe()} ({sp.speakers} speaker{'s' if sp.speakers != 1 else ''})"
         lines.append(f"| {name} | {u.pairs} | {u.cell_only} | {u.vanilla_only} | {_p(u.p)} ({_p(c.utterance_p_holm)})"
                      f" | {_verdict(c.utterance_p_holm)} | {interval} |")  # fmt: skip
     return "\n".join(lines)

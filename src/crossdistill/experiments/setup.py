@@ -25,6 +25,7 @@ class SetupSettings:
 
     corpus_preset: str = "default"
     corpus_split: str = DEFAULT_SPLIT  # crossdistill.data.splits: random, unseen-utterance or unseen-speaker
+    corpus_label_noise: float | None = None  # share of wrong training labels (data.label_noise); None: the preset's
     student_preset: str = PretrainOptions.preset
     pretrain_epochs: int = 5  # the calibrated benchmark's budget (docs/data.md)
     teacher_arch: str = "transformer"
@@ -70,7 +71,8 @@ def prepare_setup(out_dir: Path, settings: SetupSettings) -> Setup:
 
     t = step(f"synthesizing the '{settings.corpus_preset}' corpus ({settings.corpus_split} split) with eSpeak NG")
     corpus_dir = synthesize_corpus(out / "corpus", preset=settings.corpus_preset, seed=settings.seed,
-                                   jobs=settings.jobs, split=settings.corpus_split)  # fmt: skip
+                                   jobs=settings.jobs, split=settings.corpus_split,
+                                   label_noise=settings.corpus_label_noise)  # fmt: skip
     corpus = load_corpus(corpus_dir)
     timings["synthesis"] = time.time() - t
 
