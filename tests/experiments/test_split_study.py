@@ -56,4 +56,6 @@ def test_bad_splits_and_teachers_are_refused_before_any_work(tmp_path, capsys):
     )
     assert main(["split-study", "--out", str(tmp_path / "s"), "--teachers", "scratch"]) == 2
     assert "--teachers must include transformer" in capsys.readouterr().err
+    assert main(["split-study", "--out", str(tmp_path / "s"), "--grid", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml does not exist" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()

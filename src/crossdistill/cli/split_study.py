@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossdistill.cli.grid import parse_seeds
+from crossdistill.experiments.benchmark import GRID_CONFIG
 from crossdistill.experiments.setup import SetupSettings
 
 
@@ -26,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--teachers", default="transformer,scratch", help="comma-separated teacher archs (default %(default)s)"
     )
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds of the vanilla student (default 0,1,2)")
+    parser.add_argument(
+        "--grid",
+        type=Path,
+        default=GRID_CONFIG,
+        help="grid config whose base and vanilla cell the student runs use (default configs/grid/table1.yaml)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="training processes at once (default 2)")
     parser.add_argument(
         "--pretrain-epochs",
@@ -45,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     splits = tuple(part.strip() for part in args.splits.split(",") if part.strip())
     teachers = tuple(part.strip() for part in args.teachers.split(",") if part.strip())
     settings = SetupSettings(corpus_preset=args.preset, pretrain_epochs=args.pretrain_epochs, jobs=args.jobs)
-    run_split_study(
-        args.out, settings, splits, tuple(parse_seeds(args.seeds)), teachers, overrides=tuple(args.overrides)
-    )
+    if not args.grid.is_file():
+        raise FileNotFoundError(f"--grid {args.grid} does not exist")
+    seeds = tuple(parse_seeds(args.seeds))
+    run_split_study(args.out, settings, splits, seeds, teachers, args.grid, overrides=tuple(args.overrides))
     return 0
