@@ -56,3 +56,18 @@ def test_too_many_held_out_speakers_are_refused_before_synthesis(tmp_path):
     with pytest.raises(ValueError, match="leave a training speaker"):
         synthesize_corpus(tmp_path / "c", preset="tiny", speakers=6, test_speakers=5, progress=False)
     assert not (tmp_path / "c").exists()
+
+
+def test_v2_plan_has_the_sizes_and_noise_the_docs_state():
+    # Planned without audio: 77/20/40 speakers x 60 utterances, and 176 of the 4,620 training labels made wrong.
+    from crossdistill.data.label_noise import choose_label_noise
+    from crossdistill.data.synth import plan_corpus
+
+    v2 = get_preset("v2")
+    plan = plan_corpus(v2.speakers, v2.utterances_per_speaker, v2.difficulty, 0, "random", v2.valid_speakers,
+                       v2.test_speakers)  # fmt: skip
+    sizes = {split: sum(len(p) for p, s in zip(plan.utterances, plan.split_of, strict=True) if s == split)
+             for split in ("train", "valid", "test")}  # fmt: skip
+    assert sizes == {"train": 4620, "valid": 1200, "test": 2400}
+    train = [u.phrasing.intent for p, s in zip(plan.utterances, plan.split_of, strict=True) if s == "train" for u in p]
+    assert len(choose_label_noise(train, v2.label_noise, np.random.default_rng(0))) == 176
