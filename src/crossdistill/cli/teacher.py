@@ -181,9 +181,10 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_cache(args: argparse.Namespace) -> int:
+def _cache_for(args: argparse.Namespace, out: Path | None, overwrite: bool = False):
+    """The corpus and the folder of the teacher cache for the command's options, built when missing."""
     from crossdistill.data.corpus import load_corpus
-    from crossdistill.teachers.text import CacheOptions, TeacherCache, build_teacher_cache
+    from crossdistill.teachers.text import CacheOptions, build_teacher_cache
     from crossdistill.teachers.text.training import torch_threads
 
     _configure_logging()
@@ -196,11 +197,18 @@ def run_cache(args: argparse.Namespace) -> int:
             args.teacher,
             corpus,
             options,
-            out=args.out,
+            out=out,
             batch_size=args.batch_size,
             progress=not args.quiet,
-            overwrite=args.overwrite,
+            overwrite=overwrite,
         )
+    return corpus, options, folder
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    from crossdistill.teachers.text import TeacherCache
+
+    _, _, folder = _cache_for(args, args.out, args.overwrite)
     cache = TeacherCache.load(folder)
     print(
         json.dumps(
@@ -219,21 +227,11 @@ def run_cache(args: argparse.Namespace) -> int:
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
-    from crossdistill.data.corpus import load_corpus
     from crossdistill.experiments.confidence_diagnostic import diagnose_confidence, render_diagnostic, write_diagnostic
-    from crossdistill.teachers.text import CacheOptions, TeacherCache, build_teacher_cache
+    from crossdistill.teachers.text import TeacherCache
     from crossdistill.teachers.text.cache import compute_cache_key
-    from crossdistill.teachers.text.training import torch_threads
 
-    _configure_logging()
-    options = CacheOptions(n_masks=args.n_masks, p=args.p, seed=args.seed, dropout_site=args.dropout_site)
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be >= 1, got {args.batch_size}")
-    corpus = load_corpus(args.corpus, check_audio=False)
-    with torch_threads(args.threads):  # reuses the cache of this key, builds it when missing (inference only)
-        folder = build_teacher_cache(
-            args.teacher, corpus, options, out=args.cache, batch_size=args.batch_size, progress=not args.quiet
-        )
+    corpus, options, folder = _cache_for(args, args.cache)  # this key's cache, built when missing (inference only)
     cache = TeacherCache.load(folder, expected_key=compute_cache_key(args.teacher, corpus, options))
     result = diagnose_confidence(corpus, cache)
     json_path, _ = write_diagnostic(result, args.out)
