@@ -202,3 +202,13 @@ def test_cli_synth_split_and_info_report_unseen_phrasings(tmp_path, capsys):
                                                     "test": summary["phrasings"]["test"]}  # fmt: skip
     assert main(["data", "info", str(tmp_path / "c")]) == 0
     assert json.loads(capsys.readouterr().out)["split"] == "unseen-utterance"
+
+
+@pytest.mark.parametrize("kind", ["unseen-utterance", "unseen-speaker"])
+def test_challenge_split_corpora_are_byte_identical_for_a_seed(tmp_path, kind):
+    options = {"preset": "tiny", "speakers": 3, "utterances_per_speaker": 2, "seed": 5, "split": kind}
+    one = synthesize_corpus(tmp_path / "one", jobs=1, progress=False, **options)
+    two = synthesize_corpus(tmp_path / "two", jobs=2, progress=False, **options)
+    files = [p.relative_to(one) for p in sorted(one.rglob("*")) if p.is_file()]
+    assert files and files == [p.relative_to(two) for p in sorted(two.rglob("*")) if p.is_file()]
+    assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
