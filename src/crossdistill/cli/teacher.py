@@ -182,7 +182,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _cache_for(args: argparse.Namespace, out: Path | None, overwrite: bool = False):
-    """The corpus and the folder of the teacher cache for the command's options, built when missing."""
+    """The corpus, the cache options and the folder of the teacher cache for the command's options (built when
+    missing)."""
     from crossdistill.data.corpus import load_corpus
     from crossdistill.teachers.text import CacheOptions, build_teacher_cache
     from crossdistill.teachers.text.training import torch_threads
