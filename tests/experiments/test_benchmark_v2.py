@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from crossdistill.cli import main
 from crossdistill.data.speakers import get_preset
-from crossdistill.experiments.benchmark import load_benchmark_config, run_benchmark
+from crossdistill.experiments.benchmark import check_grid, load_benchmark_config, run_benchmark
 from crossdistill.experiments.setup import SetupSettings
 
 CONFIGS = Path(__file__).parents[2] / "configs"
@@ -27,6 +27,7 @@ def test_shipped_v2_config_meets_issue_14():
     grid = OmegaConf.load(config.grid)
     assert Path(config.grid) == (CONFIGS / "grid" / "table1_v2.yaml").resolve()
     assert grid.base.epochs >= 40 and grid.primary
+    check_grid(Path(config.grid), tuple(config.seeds), ())  # every run of the shipped grid plans (no error)
 
 
 def test_command_line_values_override_the_file():
