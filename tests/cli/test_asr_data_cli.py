@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from crossdistill.cli import main
+from crossdistill.data.asr.synth import get_preset
 
 
 def test_synth_then_info_then_features(tmp_path, capsys):
@@ -47,4 +48,6 @@ def test_bench_asr_data_reports_every_figure(capsys):
     assert result["utterances"] == 30 and result["train_hours"] > 0 and result["lm_words"] > 1000
     assert result["synthesis_xrt"] > 0 and result["synthesis_xrt_cpu"] > 0 and result["features_utt_per_s"] > 0
     assert result["synthesis_xrt_target"] == 300.0
-    assert result["default_estimate"]["extrapolated"] is True and result["default_estimate"]["utterances"] == 3600
+    default = get_preset("default")
+    assert result["default_estimate"]["extrapolated"] is True
+    assert result["default_estimate"]["utterances"] == sum(default.speakers.values()) * default.utterances_per_speaker

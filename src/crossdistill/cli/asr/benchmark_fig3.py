@@ -9,8 +9,8 @@ resumes: give the same command again after an interruption.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from crossdistill.cli.asr.benchmark_arguments import add_shared_arguments, setup_from_arguments
 from crossdistill.cli.grid import parse_seeds
 
 
@@ -23,47 +23,12 @@ def register(benchmarks: argparse._SubParsersAction) -> None:
         help="the seq2seq model: baseline, LST (eq. 3) and the multi-task head (eq. 4) over lambda and seeds",
         description=__doc__.split("\n\n", 1)[1].replace("\n", " "),
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (every stage resumes from it)")
-    parser.add_argument(
-        "--seeds",
-        default=",".join(map(str, DEFAULT_SEEDS)),
-        help=f"comma-separated seeds (default {','.join(map(str, DEFAULT_SEEDS))})",
-    )
+    add_shared_arguments(parser, defaults.setup, DEFAULT_SEEDS, defaults.train_overrides,
+                         "crossdistill.train.asr.seq2seq_config", "subword LM setting")  # fmt: skip
     parser.add_argument(
         "--lambdas",
         default=",".join(f"{w:g}" for w in DEFAULT_LAMBDAS),
         help=f"comma-separated lambdas in [0, 1] (default {','.join(f'{w:g}' for w in DEFAULT_LAMBDAS)})",
-    )
-    parser.add_argument("--preset", default=defaults.preset, help=f"corpus preset (default {defaults.preset})")
-    parser.add_argument("--corpus", type=Path, help="an existing corpus folder instead of synthesizing one")
-    parser.add_argument(
-        "--subwords",
-        type=int,
-        default=defaults.subwords,
-        help=f"sentencepiece vocabulary of the units folder (default {defaults.subwords})",
-    )
-    parser.add_argument(
-        "--senones",
-        type=int,
-        default=defaults.senones,
-        help=f"senone tree leaves of the units folder (default {defaults.senones})",
-    )
-    parser.add_argument(
-        "--lm",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="subword LM setting (crossdistill asr lm train), repeatable, e.g. --lm epochs=5",
-    )
-    parser.add_argument("--jobs", type=int, default=defaults.jobs, help=f"runs at once (default {defaults.jobs})")
-    parser.add_argument(
-        "--threads", type=int, default=defaults.threads, help=f"torch threads per run (default {defaults.threads})"
-    )
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="settings of every run (crossdistill.train.asr.seq2seq_config), e.g. epochs=20",
     )
     parser.set_defaults(handler=run)
 
@@ -78,17 +43,12 @@ def parse_lambdas(text: str) -> tuple[float, ...]:
 def run(args: argparse.Namespace) -> int:
     from crossdistill.experiments.asr.fig3 import Fig3Settings, run_fig3
 
+    defaults = Fig3Settings()
     settings = Fig3Settings(
-        preset=args.preset,
-        corpus=None if args.corpus is None else str(args.corpus),
-        subwords=args.subwords,
-        senones=args.senones,
-        lm_overrides=tuple(args.lm),
+        setup=setup_from_arguments(args, defaults.setup),
         seeds=tuple(parse_seeds(args.seeds)),
         lambdas=parse_lambdas(args.lambdas),
-        train_overrides=tuple(args.overrides),
-        jobs=args.jobs,
-        threads=args.threads,
+        train_overrides=(*defaults.train_overrides, *args.overrides),
     )
     print(run_fig3(args.out, settings))
     return 0

@@ -11,8 +11,8 @@ trigram word LM; LM weight and word score tuned on dev), and writes OUT/report.m
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from crossdistill.cli.asr.benchmark_arguments import add_shared_arguments, setup_from_arguments
 from crossdistill.cli.grid import parse_seeds
 
 
@@ -20,42 +20,16 @@ def register(benchmarks: argparse._SubParsersAction) -> None:
     from crossdistill.experiments.asr.table1 import CELLS, DEFAULT_SEEDS, Table1Settings
 
     defaults = Table1Settings()  # the calibrated default grid
-    setup, decode = defaults.setup, defaults.decode
+    decode = defaults.decode
     parser = benchmarks.add_parser(
         "table1",
         help="the hybrid AM: the baseline and every subset of the senone, phone and subword LMs (eq. 4) over seeds",
         description=__doc__.split("\n\n", 1)[1].replace("\n", " "),
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (every stage resumes from it)")
-    parser.add_argument(
-        "--seeds",
-        default=",".join(map(str, DEFAULT_SEEDS)),
-        help=f"comma-separated seeds (default {','.join(map(str, DEFAULT_SEEDS))})",
-    )
+    add_shared_arguments(parser, defaults.setup, DEFAULT_SEEDS, defaults.train_overrides,
+                         "crossdistill.train.asr.hybrid_config", "setting of every LM teacher")  # fmt: skip
     parser.add_argument(
         "--cells", default=",".join(CELLS), help=f"comma-separated cells (default all eight: {','.join(CELLS)})"
-    )
-    parser.add_argument("--preset", default=setup.preset, help=f"corpus preset (default {setup.preset})")
-    parser.add_argument("--corpus", type=Path, help="an existing corpus folder (with alignments) instead")
-    parser.add_argument(
-        "--senones", type=int, default=setup.senones, help=f"senone tree leaves (default {setup.senones})"
-    )
-    parser.add_argument(
-        "--subwords", type=int, default=setup.subwords, help=f"sentencepiece vocabulary (default {setup.subwords})"
-    )
-    parser.add_argument(
-        "--min-leaf-frames",
-        type=int,
-        default=setup.min_leaf_frames,
-        help=f"fewest training frames per senone (default {setup.min_leaf_frames})",
-    )
-    parser.add_argument(
-        "--lm",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="setting of every LM teacher (crossdistill asr lm train), repeatable, e.g. --lm epochs=5; added after "
-        f"the calibrated {' '.join(setup.lm_overrides)}",
     )
     parser.add_argument("--no-tune", action="store_true", help="decode with the decoder's default weights")
     parser.add_argument(
@@ -73,19 +47,6 @@ def register(benchmarks: argparse._SubParsersAction) -> None:
         help=f"word scores tried on dev (default {' '.join(map(str, decode.word_scores))})",
     )
     parser.add_argument("--beam", type=int, default=decode.beam, help=f"decoding beam (default {decode.beam})")
-    parser.add_argument(
-        "--jobs", type=int, default=setup.jobs, help=f"runs (and synthesis workers) at once (default {setup.jobs})"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=setup.threads, help=f"torch threads per run (default {setup.threads})"
-    )
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="settings of every run (crossdistill.train.asr.hybrid_config), e.g. epochs=20 model.num_layers=2; added "
-        f"after the calibrated {' '.join(defaults.train_overrides)}",
-    )
     parser.set_defaults(handler=run)
 
 
@@ -94,21 +55,11 @@ def parse_cells(text: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crossdistill.experiments.asr.setup import AsrSetupSettings
     from crossdistill.experiments.asr.table1 import DecodeSettings, Table1Settings, run_table1
 
     defaults = Table1Settings()
     settings = Table1Settings(
-        setup=AsrSetupSettings(
-            preset=args.preset,
-            corpus=None if args.corpus is None else str(args.corpus),
-            senones=args.senones,
-            subwords=args.subwords,
-            min_leaf_frames=args.min_leaf_frames,
-            lm_overrides=(*defaults.setup.lm_overrides, *args.lm),
-            jobs=args.jobs,
-            threads=args.threads,
-        ),
+        setup=setup_from_arguments(args, defaults.setup),
         cells=parse_cells(args.cells),
         seeds=tuple(parse_seeds(args.seeds)),
         train_overrides=(*defaults.train_overrides, *args.overrides),

@@ -2,35 +2,37 @@
 
 Stages, each skipped when its output is complete (so the same command resumes after a kill):
 
-1. the corpus (``crossdistill asr data synth --preset P``) unless ``--corpus`` names one;
-2. its units folder (senone tree, sentencepiece subwords, LM text) and the fbank cache;
-3. the subword LSTM LM and its per-transcript cache of full next-token distributions (the teacher of every run);
-4. the runs: the supervised baseline, LST (paper 001 eq. 3, T = 5.0) and the multi-task head (eq. 4, T = 1.0) at
+1. the shared inputs of paper 001's experiments (``setup.prepare_asr_setup`` with the subword LM only: corpus,
+   units folder, fbank cache, the subword LSTM LM), then that LM's per-transcript cache of full next-token
+   distributions (the teacher of every run; ``<out>/lms/subword/transcripts/<key>``);
+2. the runs: the supervised baseline, LST (paper 001 eq. 3, T = 5.0) and the multi-task head (eq. 4, T = 1.0) at
    every lambda, for every seed, each in ``OUT/runs/<method>/lambda<value>/seed<k>`` (baseline:
    ``OUT/runs/supervised/seed<k>``) with its resolved config beside it (``seed<k>.yaml``; ``seed<k>.log`` holds the
    output of a run trained in a process of its own); a run resumes from its own checkpoint;
-5. ``OUT/report.md`` with ``fig3.png`` and ``calibration.png`` (``fig3_report``).
+3. ``OUT/report.md`` with ``fig3.png`` and ``calibration.png`` (``fig3_report``).
 
-``OUT/fig3.json`` records the settings, the command's wall time per stage (summed over restarts) and the commit.
+``OUT/fig3.json`` records the settings (a folder holding another sweep is refused; more seeds or lambdas are
+welcome), the commits the code ran at, and the command's wall time per stage (summed over restarts).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
 
-from crossdistill.common import atomic_write_text
 from crossdistill.common.progress import show_progress
+from crossdistill.experiments.asr import bookkeeping
+from crossdistill.experiments.asr.setup import AsrSetupSettings, prepare_asr_setup
 
 STATE_FILE = "fig3.json"
 METRICS_FILE = "metrics.json"
@@ -40,29 +42,27 @@ DEFAULT_LAMBDAS = (0.1, 0.3, 0.5, 0.7, 0.9)
 DEFAULT_SEEDS = (0, 1, 2)
 
 
+# Settings whose change would silently mix two sweeps in one folder (jobs and threads only change the speed; more
+# seeds or lambdas add runs).
+SWEEP_KEYS = ("setup", "train_overrides")
+EXECUTION_SETUP_KEYS = ("jobs", "threads")
+
+
+def subword_setup() -> AsrSetupSettings:
+    """The shared inputs with the subword LM only (the seq2seq model reads subwords; paper 001, Section 5.1)."""
+    return AsrSetupSettings(lm_units=("subword",))
+
+
 @dataclass(frozen=True)
 class Fig3Settings:
-    """What the sweep runs.
+    """What the sweep runs: the shared inputs (``setup``: corpus preset, units, the subword LM; its ``jobs`` is also
+    the number of runs at once, each in its own process when > 1, and its ``threads`` the torch threads per run), the
+    seeds and lambdas, and ``key=value`` settings of every run (``crossdistill.train.asr.seq2seq_config``)."""
 
-    preset: corpus preset (``crossdistill.data.asr.synth``), used when ``corpus`` is None. corpus: an existing corpus
-    folder instead. corpus_seed: the synthesis seed. subwords, senones: the units folder's sizes (senones only feed
-    the units folder's tree; the seq2seq model reads subwords). lm_overrides: ``key=value`` settings of the subword LM
-    (``crossdistill asr lm train``). seeds, lambdas: the sweep. train_overrides: ``key=value`` settings of every run
-    (``crossdistill.train.asr.seq2seq_config``). jobs: runs at once (each in its own process when > 1). threads: torch
-    threads per run.
-    """
-
-    preset: str = "default"
-    corpus: str | None = None
-    corpus_seed: int = 0
-    subwords: int = 1000
-    senones: int = 1000
-    lm_overrides: tuple[str, ...] = ()
+    setup: AsrSetupSettings = field(default_factory=subword_setup)
     seeds: tuple[int, ...] = DEFAULT_SEEDS
     lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
     train_overrides: tuple[str, ...] = ()
-    jobs: int = 1
-    threads: int = 1
 
     def check(self) -> None:
         if not self.seeds:
@@ -76,10 +76,11 @@ class Fig3Settings:
             raise ValueError(f"--lambdas must lie in [0, 1] (LST interpolates, paper 001 eq. 3), got {bad}")
         if len(set(self.lambdas)) != len(self.lambdas):
             raise ValueError(f"--lambdas lists a value twice: {list(self.lambdas)}")
-        if self.jobs < 1 or self.threads < 1:
-            raise ValueError(f"--jobs and --threads must be >= 1, got {self.jobs} and {self.threads}")
-        if self.corpus is not None and not Path(self.corpus).is_dir():
-            raise FileNotFoundError(f"--corpus {self.corpus} is not a folder")
+        self.setup.check()
+        if "subword" not in self.setup.lm_units:
+            raise ValueError(
+                f"the sweep's teacher is the subword LM; the setup trains only {list(self.setup.lm_units)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -149,74 +150,35 @@ def run_overrides(run: SweepRun, inputs: SharedInputs, settings: Fig3Settings) -
         *objective,
         *(f"{k}={v}" for k, v in paths.items()),
         f"seed={run.seed}",
-        f"threads={settings.threads}",
+        f"threads={settings.setup.threads}",
         "trainer.progress_bar=false",
     ]
 
 
 def write_run_configs(runs: Sequence[SweepRun], inputs: SharedInputs, settings: Fig3Settings) -> None:
-    """Check every run's config, then write the ones not written yet; a run planned with other settings is refused
-    (its folder would resume or skip a different run)."""
+    """Check every run's config, then write the ones not written yet; a run planned with other settings is refused."""
     from crossdistill.train.asr.seq2seq_config import load_config
 
-    texts = {run: OmegaConf.to_yaml(load_config(None, run_overrides(run, inputs, settings))) for run in runs}
-    for run, text in texts.items():
-        path = run.config_path
-        if path.is_file() and path.read_text(encoding="utf-8") != text:
-            raise ValueError(f"{path} was planned with other settings; use a new --out or remove it and {run.out}")
-    for run, text in texts.items():
-        if not run.config_path.is_file():
-            run.config_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(run.config_path, text)
+    bookkeeping.write_planned_configs(
+        {run.config_path: OmegaConf.to_yaml(load_config(None, run_overrides(run, inputs, settings))) for run in runs}
+    )
 
 
 def prepare_inputs(out: Path, settings: Fig3Settings, progress: bool) -> SharedInputs:
-    """Stages 1-3: corpus, units (+ fbank cache), subword LM and its transcript cache (each kept when complete)."""
-    from crossdistill.data.asr.synth import synthesize_asr_corpus
-    from crossdistill.data.asr.units import UnitsOptions, build_units, units_inputs
-    from crossdistill.teachers.lm.config import load_lm_train_config
+    """Stage 1: the shared inputs with the subword LM, then its transcript cache (each kept when complete)."""
     from crossdistill.teachers.lm.posteriors import CacheOptions
-    from crossdistill.teachers.lm.training import train_lm
     from crossdistill.teachers.lm.transcripts import build_transcript_cache
 
-    corpus = Path(settings.corpus) if settings.corpus is not None else out / "corpus"
-    if settings.corpus is None:
-        _timed(
-            out,
-            "corpus",
-            lambda: synthesize_asr_corpus(
-                corpus, settings.preset, seed=settings.corpus_seed, jobs=settings.jobs, progress=progress
-            ),
-        )
-    features_cache, units = out / "cache", out / "units"
-    options = UnitsOptions(senones=settings.senones, subwords=settings.subwords)
-    options.check()
-    _timed(
-        out,
-        "units",
-        lambda: build_units(units_inputs(corpus, features_cache, progress), units, options, progress=progress),
-    )
-    lm = out / "lm" / "subword"
-    lm_settings = [
-        f"units={units}",
-        "unit=subword",
-        f"out={lm}",
-        f"threads={settings.threads}",
-        "trainer.progress_bar=false",
-        *settings.lm_overrides,
-    ]
-    _timed(out, "lm", lambda: train_lm(load_lm_train_config(None, lm_settings)))
-    cache = out / "lm" / "transcripts"
-    _timed(
-        out,
-        "teacher_cache",
-        lambda: build_transcript_cache(
-            CacheOptions(
-                lm=lm, corpus=corpus, units=units, top_k=0, out=cache, threads=settings.threads, progress=progress
-            )
-        ),
-    )
-    return SharedInputs(corpus, units, lm, features_cache, cache)
+    setup = prepare_asr_setup(out, settings.setup, progress)
+    for stage, seconds in setup.timings_s.items():
+        _add_seconds(out, stage, seconds)
+    lm = setup.lms / "subword"
+    started = time.perf_counter()
+    options = CacheOptions(lm=lm, corpus=setup.corpus, units=setup.units, top_k=0, threads=settings.setup.threads,
+                           progress=progress)  # fmt: skip
+    summary = build_transcript_cache(options)
+    _add_seconds(out, "teacher_cache", time.perf_counter() - started)
+    return SharedInputs(setup.corpus, setup.units, lm, setup.features_cache, Path(summary["cache"]))
 
 
 def run_fig3(out: str | Path, settings: Fig3Settings) -> Path:
@@ -233,11 +195,11 @@ def run_fig3(out: str | Path, settings: Fig3Settings) -> Path:
     todo = [run for run in runs if not run.finished]
     print(f"fig3: {len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to do", flush=True)
     started = time.perf_counter()
-    if settings.jobs == 1:
+    if settings.setup.jobs == 1:
         for run in tqdm(todo, desc="fig3", unit="run", disable=not progress):
             _train_in_process(run)
     else:
-        with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        with ThreadPoolExecutor(max_workers=settings.setup.jobs) as pool:
             list(tqdm(pool.map(_train_subprocess, todo), total=len(todo), desc="fig3", disable=not progress))
     _add_seconds(out, "runs", time.perf_counter() - started)
     return write_fig3_report(out)
@@ -261,57 +223,18 @@ def _train_subprocess(run: SweepRun) -> None:
         raise RuntimeError(f"run {run.label} seed {run.seed} failed (exit {code}); see {log}")
 
 
-def _state(out: Path) -> dict:
-    path = out / STATE_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+def sweep_identity(settings: Fig3Settings) -> dict[str, Any]:
+    """The settings that define the sweep's results (see SWEEP_KEYS), as plain JSON."""
+    plain = json.loads(json.dumps(asdict(settings)))
+    for key in EXECUTION_SETUP_KEYS:
+        plain["setup"].pop(key)
+    return {key: plain[key] for key in SWEEP_KEYS}
 
 
 def _record_settings(out: Path, settings: Fig3Settings) -> None:
-    """Write the settings (a folder holding another sweep is refused) and the commit the code runs at."""
-    state = _state(out)
-    current = json.loads(json.dumps(asdict(settings)))
-    previous = state.get("settings")
-    sweep_keys = ("preset", "corpus", "corpus_seed", "subwords", "senones", "lm_overrides", "train_overrides")
-    if previous is not None and any(previous.get(k) != current[k] for k in sweep_keys):
-        changed = [k for k in sweep_keys if previous.get(k) != current[k]]
-        raise ValueError(f"{out} holds a fig3 sweep with other settings ({', '.join(changed)} differ); use a new --out")
-    commits = state.get("commits", [])
-    commit = _git_commit()
-    if commit not in commits:
-        commits.append(commit)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / STATE_FILE, json.dumps({**state, "settings": current, "commits": commits}, indent=2) + "\n")
+    plain = json.loads(json.dumps(asdict(settings)))
+    bookkeeping.record_settings(out / STATE_FILE, sweep_identity(settings), plain, "fig3 sweep")
 
 
 def _add_seconds(out: Path, stage: str, seconds: float) -> None:
-    state = _state(out)
-    timings = state.setdefault("wall_seconds", {})
-    timings[stage] = round(timings.get(stage, 0.0) + seconds, 1)
-    atomic_write_text(out / STATE_FILE, json.dumps(state, indent=2) + "\n")
-
-
-def _timed(out: Path, stage: str, work) -> None:
-    started = time.perf_counter()
-    work()
-    _add_seconds(out, stage, time.perf_counter() - started)
-
-
-def _git_commit() -> str:
-    root = Path(__file__).resolve().parents[4]
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return result.stdout.strip() + ("+uncommitted" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    bookkeeping.add_seconds(out / STATE_FILE, stage, seconds)
