@@ -7,13 +7,21 @@ subwords with their top-k teacher rows scattered into full distributions and a t
 Adam step. ``kd_overhead`` is the with-KD step time over the baseline's (target <= 1.15). Sizes default to the
 ``crossdistill asr units`` defaults (1,000 senones, 1,000 subwords) and the LM caches' top-32 rows; segment lengths
 follow the tiny corpus's units (about 2.7 frames per senone segment, 7 per phone, 9 per subword).
+
+Decoding's real-time factor needs a trained AM (an untrained one's scores make the search do other work), so it is
+measured when ``--decode-run RUN --decode-corpus CORPUS`` name a finished hybrid run and its corpus: ``crossdistill
+asr decode`` of ``--decode-split`` (default dev) with the decoder's defaults, on a copy of the run's model (nothing is
+written into RUN); the JSON's ``decode`` then holds the total, AM and search real-time factors.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, default=HybridModelConfig.num_layers)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one core)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--decode-run", type=Path, help="a finished `crossdistill asr train` hybrid run to decode with")
+    parser.add_argument("--decode-corpus", type=Path, help="that run's corpus folder")
+    parser.add_argument("--decode-split", default="dev", help="split decoded for the real-time factor (default dev)")
+    parser.add_argument("--features-cache", type=Path, help="fbank cache root of the decoding (default: the usual)")
 
 
 def _segments(frames: int, mean: float, rng: np.random.Generator) -> list[int]:
@@ -101,7 +113,30 @@ def _time(step, steps: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def measure_decoding(args: argparse.Namespace) -> dict | None:
+    """Decode ``--decode-split`` with a copy of the trained run's model; None when no run is given."""
+    run, corpus = getattr(args, "decode_run", None), getattr(args, "decode_corpus", None)
+    if run is None and corpus is None:
+        return None
+    if run is None or corpus is None:
+        raise ValueError("--decode-run and --decode-corpus go together: a trained hybrid run and its corpus")
+    from crossdistill.train.asr.hybrid_decoding.decode import decode_hybrid
+    from crossdistill.train.asr.hybrid_decoding.options import HybridDecodeOptions
+
+    model = Path(run) / "model" if (Path(run) / "model").is_dir() else Path(run)
+    if not model.is_dir():
+        raise FileNotFoundError(f"--decode-run {run}: no trained model there (run `crossdistill asr train` first)")
+    with tempfile.TemporaryDirectory(prefix="bench-asr-decode-") as scratch:
+        copy = Path(scratch) / "run" / "model"
+        shutil.copytree(model, copy)
+        options = HybridDecodeOptions(split=args.decode_split, threads=args.threads, features_cache=args.features_cache)
+        report = decode_hybrid(copy, corpus, options, progress=False)
+    keys = ("split", "utterances", "audio_seconds", "rtf", "am_rtf", "search_rtf", "wer")
+    return {**{key: report[key] for key in keys}, "beam": report["search"]["beam"], "run": str(run)}
+
+
 def run(args: argparse.Namespace) -> dict:
+    decoding = measure_decoding(args)  # argument errors before the timing starts
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -132,4 +167,7 @@ def run(args: argparse.Namespace) -> dict:
         "kd_overhead": round(overhead, 3),
         "kd_overhead_target": KD_OVERHEAD_TARGET,
         "meets_target": overhead <= KD_OVERHEAD_TARGET,
+        "decode": decoding
+        if decoding is not None
+        else "not measured: give --decode-run RUN --decode-corpus CORPUS (a trained hybrid run and its corpus)",
     }
