@@ -1,9 +1,9 @@
 from dataclasses import dataclass
 
 import pytest
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
-from crossdistill.common.config import load_structured_config
+from crossdistill.common.config import load_structured_config, settings_without
 
 
 @dataclass
@@ -25,3 +25,10 @@ def test_file_then_overrides_and_errors_that_name_the_key(tmp_path):
         load_structured_config(Schema, path, [], ("out",), "run config")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_structured_config(Schema, tmp_path / "missing.yaml", [], (), "run config")
+
+
+def test_settings_without_drops_the_execution_keys_and_leaves_the_config_alone():
+    config = OmegaConf.create({"out": "a", "lr": 0.1, "x": "${lr}", "trainer": {"progress_bar": True, "devices": 2}})
+    plain = settings_without(config, ("out", "threads"), ("progress_bar",))
+    assert plain == {"lr": 0.1, "x": 0.1, "trainer": {"devices": 2}}  # resolved, and absent keys are no error
+    assert config.out == "a" and config.trainer.progress_bar is True

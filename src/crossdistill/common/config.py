@@ -46,3 +46,14 @@ def load_structured_config(
     if missing:
         raise ValueError(f"{what}{where} lacks {missing}; set them in the file or as key=value overrides")
     return config
+
+
+def settings_without(config: DictConfig, keys: Sequence[str], trainer_keys: Sequence[str] = ()) -> dict:
+    """The resolved config as plain data without ``keys`` (and ``trainer.<key>`` for ``trainer_keys``): the settings
+    that say where a run reads and writes or how fast it goes, which a resumed run may change."""
+    plain = OmegaConf.to_container(config, resolve=True)
+    for key in keys:
+        plain.pop(key, None)
+    for key in trainer_keys:
+        plain.get("trainer", {}).pop(key, None)
+    return plain

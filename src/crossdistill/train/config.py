@@ -13,6 +13,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from crossdistill.common.config import settings_without
 from crossdistill.kd import build_objective
 from crossdistill.students.configs import config_from_dict
 from crossdistill.students.intent import SLOT_HEADS, IntentConfig
@@ -153,9 +154,7 @@ TRAINER_EXECUTION_KEYS = ("progress_bar",)
 
 def run_identity(config: DictConfig) -> dict[str, Any]:
     """The settings that a resumed run must share with the run it continues (all but ``EXECUTION_KEYS``)."""
-    identity = {key: value for key, value in to_plain(config).items() if key not in EXECUTION_KEYS}
-    identity["trainer"] = {k: v for k, v in identity.get("trainer", {}).items() if k not in TRAINER_EXECUTION_KEYS}
-    return identity
+    return settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
 
 
 def to_plain(config: DictConfig) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig
 
-from crossdistill.common.config import load_structured_config
+from crossdistill.common.config import load_structured_config, settings_without
 from crossdistill.students.asr import HybridModelConfig, SpecAugmentConfig
 from crossdistill.train.config import TrainerConfig
 
@@ -166,11 +166,7 @@ def teacher_lm_dir(config: DictConfig, unit: str) -> Path:
 
 def settings_identity(config: DictConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the run it continues (locations and execution keys left out)."""
-    plain = OmegaConf.to_container(config, resolve=True)
-    for key in EXECUTION_KEYS:
-        plain.pop(key, None)
-    for key in TRAINER_EXECUTION_KEYS:
-        plain["trainer"].pop(key, None)
+    plain = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
     # Only the distilled teachers count, and by their lambda and tau: their LMs and caches enter by key.
     plain["teachers"] = {unit: teacher for unit, teacher in plain["teachers"].items() if unit in config.distill}
     for teacher in plain["teachers"].values():

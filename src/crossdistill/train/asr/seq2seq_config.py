@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from crossdistill.common.config import load_structured_config
+from crossdistill.common.config import load_structured_config, settings_without
 from crossdistill.students.asr import SpecAugmentConfig
 from crossdistill.students.asr.seq2seq.model import Seq2SeqConfig
 from crossdistill.students.asr.seq2seq.search import check_search_options
@@ -196,9 +196,5 @@ def check_config(config: DictConfig, where: str = "") -> None:
 
 def settings_identity(config: DictConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the run it continues (locations and execution keys left out)."""
-    plain = OmegaConf.to_container(config, resolve=True)
-    for key in EXECUTION_KEYS:
-        plain.pop(key, None)
-    for key in TRAINER_EXECUTION_KEYS:
-        plain["trainer"].pop(key, None)
+    plain = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
     return plain
