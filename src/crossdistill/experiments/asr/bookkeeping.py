@@ -1,19 +1,21 @@
 """What a paper-001 benchmark keeps beside its runs: each run's planned config, the grid's settings, the commits
-the code ran at, and the wall time per stage (summed over restarts). Table 1 uses it; the Fig. 3 sweep has its own
-copy of the same logic (``fig3._record_settings``, ``_add_seconds``, ``_git_commit``, ``write_run_configs``)."""
+the code ran at, and the wall time per stage (summed over restarts). Table 1 uses it, and the Fig. 3 sweep too."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from crossdistill.common import atomic_write_text
 
 REPOSITORY = Path(__file__).resolve().parents[4]
+# Settings of the shared setup that change only the speed (processes and threads), never a benchmark's results.
+EXECUTION_SETUP_KEYS = ("jobs", "threads")
 
 
 def write_planned_configs(texts: Mapping[Path, str]) -> None:
@@ -51,6 +53,16 @@ def record_settings(path: Path, identity: dict[str, Any], settings: dict[str, An
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({**state, "identity": identity, "settings": settings, "commits": commits},
                                        indent=2) + "\n")  # fmt: skip
+
+
+def record_benchmark_settings(path: Path, settings: Any, identity_keys: Sequence[str], what: str) -> None:
+    """``record_settings`` for a benchmark's settings dataclass (with a ``setup``): its identity is the plain JSON of
+    ``identity_keys``, the setup's execution keys left out (more processes or threads never change a result)."""
+    plain = json.loads(json.dumps(asdict(settings)))
+    identity = json.loads(json.dumps({key: plain[key] for key in identity_keys}))
+    for key in EXECUTION_SETUP_KEYS:
+        identity.get("setup", {}).pop(key, None)
+    record_settings(path, identity, plain, what)
 
 
 def add_seconds(path: Path, stage: str, seconds: float) -> None:

@@ -17,15 +17,13 @@ welcome), the commits the code ran at, and the command's wall time per stage (su
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 from tqdm.auto import tqdm
@@ -45,7 +43,6 @@ DEFAULT_SEEDS = (0, 1, 2)
 # Settings whose change would silently mix two sweeps in one folder (jobs and threads only change the speed; more
 # seeds or lambdas add runs).
 SWEEP_KEYS = ("setup", "train_overrides")
-EXECUTION_SETUP_KEYS = ("jobs", "threads")
 
 
 def subword_setup() -> AsrSetupSettings:
@@ -223,17 +220,8 @@ def _train_subprocess(run: SweepRun) -> None:
         raise RuntimeError(f"run {run.label} seed {run.seed} failed (exit {code}); see {log}")
 
 
-def sweep_identity(settings: Fig3Settings) -> dict[str, Any]:
-    """The settings that define the sweep's results (see SWEEP_KEYS), as plain JSON."""
-    plain = json.loads(json.dumps(asdict(settings)))
-    for key in EXECUTION_SETUP_KEYS:
-        plain["setup"].pop(key)
-    return {key: plain[key] for key in SWEEP_KEYS}
-
-
 def _record_settings(out: Path, settings: Fig3Settings) -> None:
-    plain = json.loads(json.dumps(asdict(settings)))
-    bookkeeping.record_settings(out / STATE_FILE, sweep_identity(settings), plain, "fig3 sweep")
+    bookkeeping.record_benchmark_settings(out / STATE_FILE, settings, SWEEP_KEYS, "fig3 sweep")
 
 
 def _add_seconds(out: Path, stage: str, seconds: float) -> None:

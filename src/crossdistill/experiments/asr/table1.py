@@ -20,14 +20,13 @@ welcome), the commits the code ran at, and the command's wall time per stage (su
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,6 @@ DECODE_DIR = "decode"
 # Settings whose change would silently mix two grids in one folder (jobs and threads only change the speed; more
 # cells or seeds add runs).
 GRID_KEYS = ("setup", "train_overrides", "decode")
-EXECUTION_SETUP_KEYS = ("jobs", "threads")
 
 
 @dataclass(frozen=True)
@@ -272,18 +270,9 @@ def read_state(out: Path) -> dict[str, Any]:
     return bookkeeping.read_state(Path(out) / STATE_FILE)
 
 
-def grid_identity(settings: Table1Settings) -> dict[str, Any]:
-    """The settings that define the grid's results (see GRID_KEYS), as plain JSON."""
-    plain = json.loads(json.dumps(asdict(settings)))
-    for key in EXECUTION_SETUP_KEYS:
-        plain["setup"].pop(key)
-    return {key: plain[key] for key in GRID_KEYS}
-
-
 def record_settings(out: Path, settings: Table1Settings) -> None:
     """Write the settings (a folder holding another grid is refused) and the commit the code runs at."""
-    plain = json.loads(json.dumps(asdict(settings)))
-    bookkeeping.record_settings(Path(out) / STATE_FILE, grid_identity(settings), plain, "Table 1 grid")
+    bookkeeping.record_benchmark_settings(Path(out) / STATE_FILE, settings, GRID_KEYS, "Table 1 grid")
 
 
 def add_seconds(out: Path, stage: str, seconds: float) -> None:
