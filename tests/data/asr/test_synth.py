@@ -257,3 +257,17 @@ def test_presets():
         preset = get_preset(name)
         assert min(preset.speakers.values()) >= 1 and 0 <= preset.difficulty <= 1
     assert np.isclose(get_preset("default").difficulty, 0.5)
+
+
+def test_text_restrictions_of_presets(monkeypatch):
+    # Presets without restrictions record none, so corpora made before the options existed keep their identity.
+    assert get_preset("default").text_options() == {}
+    assert get_preset("fig3").text_options() == {"max_words": 15, "closed_vocabulary": 1000}
+    table = dict(synth_module._presets())
+    monkeypatch.setattr(synth_module, "_presets", lambda: table)
+    table["short"] = {**table["tiny"], "max_words": 3}
+    with pytest.raises(ValueError, match="preset 'short' has max_words 3 < 4"):
+        get_preset("short")
+    table["closed"] = {**table["tiny"], "closed_vocabulary": 0}
+    with pytest.raises(ValueError, match="preset 'closed' has closed_vocabulary 0 < 1"):
+        get_preset("closed")

@@ -12,12 +12,14 @@ from crossdistill.data.asr.text import (
     SplitFractions,
     TextSplits,
     load_text_splits,
+    restrict_to_vocabulary,
     split_documents,
 )
 from crossdistill.data.asr.text_normalize import NORMALIZED
 
 LM_PARTS = ("lm_train", "lm_valid")
 HELD_OUT = ("am_dev", "am_test")
+AM_PARTS = ("am_train", "am_dev", "am_test")
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +102,34 @@ def test_split_by_document_properties(groups: list[list[str]], seed: int) -> Non
     kept = [s for p in SPLITS for s in parts[p]]
     assert len(kept) == len(set(kept)) == len({s for d in documents for s in d.sentences})
     assert split_documents(documents, seed, fractions, (1, 25), 1) == (parts, part_groups)
+
+
+def _lm_ranking(text: TextSplits) -> list[str]:
+    counts: dict[str, int] = {}
+    for sentence in text.lm_train:
+        for word in sentence.split():
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(counts, key=lambda word: (-counts[word], word))
+
+
+@settings(max_examples=20, deadline=None)
+@given(size=st.integers(min_value=150, max_value=3000))
+def test_closed_vocabulary_keeps_exactly_the_covered_am_sentences(sample: TextSplits, size: int) -> None:
+    vocabulary = set(_lm_ranking(sample)[:size])
+    try:
+        closed = restrict_to_vocabulary(sample, size)
+    except ValueError as error:  # some AM part has no covered sentence: the message names it
+        assert "uses only the" in str(error)
+        assert any(all(not set(s.split()) <= vocabulary for s in getattr(sample, p)) for p in AM_PARTS)
+        return
+    for part in AM_PARTS:
+        assert getattr(closed, part) == [s for s in getattr(sample, part) if set(s.split()) <= vocabulary]
+    assert (closed.lm_train, closed.lm_valid) == (sample.lm_train, sample.lm_valid)
+    assert closed.key != sample.key
+
+
+def test_closed_vocabulary_refuses_a_bad_size(sample: TextSplits) -> None:
+    with pytest.raises(ValueError, match="closed vocabulary size must be >= 1, got 0"):
+        restrict_to_vocabulary(sample, 0)
+    with pytest.raises(ValueError, match="no am_train sentence uses only the 1 most frequent LM words"):
+        restrict_to_vocabulary(sample, 1)

@@ -69,6 +69,7 @@ CHAPTER_ID_BASE = 10000  # one chapter per speaker: 10000 + the speaker's index
 MS_SAMPLES = SAMPLE_RATE // 1000
 MAX_VOICE_DRAWS = 1000
 PAUSE = "_"  # eSpeak's short pause
+MIN_AM_WORDS, MAX_AM_WORDS = 4, 25  # AM sentence lengths (``text.load_text_splits``'s default am_words)
 
 # Independent random streams (distinct from paper 000's 1-5 only by convention: the seeds differ anyway).
 _STREAM_SPEAKERS, _STREAM_UTTERANCE, _STREAM_CHANNEL = 11, 12, 13
@@ -84,6 +85,9 @@ class AsrPreset:
       text: text source, ``sample`` or ``debian``.
       speakers: speakers per split (``train``, ``dev``, ``test``).
       utterances_per_speaker: sentences each speaker reads.
+      max_words: the longest AM sentence, in words (sentences have at least 4).
+      closed_vocabulary: if set, AM sentences use only this many most frequent LM words
+        (``text.restrict_to_vocabulary``).
     """
 
     name: str
@@ -91,6 +95,16 @@ class AsrPreset:
     text: str
     speakers: dict[str, int]
     utterances_per_speaker: int
+    max_words: int = MAX_AM_WORDS
+    closed_vocabulary: int | None = None
+
+    def text_options(self) -> dict[str, int]:
+        """The text restrictions that differ from the defaults (recorded in a corpus's options only when set, so
+        corpora made before these options existed keep their identity)."""
+        options = {"max_words": self.max_words} if self.max_words != MAX_AM_WORDS else {}
+        if self.closed_vocabulary is not None:
+            options["closed_vocabulary"] = self.closed_vocabulary
+        return options
 
 
 @functools.cache
@@ -116,7 +130,13 @@ def get_preset(name: str) -> AsrPreset:
         str(entry["text"]),
         {split: int(entry["speakers"].get(split, 0)) for split in SYNTHETIC_SPLITS},
         int(entry["utterances_per_speaker"]),
+        int(entry.get("max_words", MAX_AM_WORDS)),
+        None if entry.get("closed_vocabulary") is None else int(entry["closed_vocabulary"]),
     )
+    if preset.max_words < MIN_AM_WORDS:
+        raise ValueError(f"{PRESETS_FILE}: preset {name!r} has max_words {preset.max_words} < {MIN_AM_WORDS}")
+    if preset.closed_vocabulary is not None and preset.closed_vocabulary < 1:
+        raise ValueError(f"{PRESETS_FILE}: preset {name!r} has closed_vocabulary {preset.closed_vocabulary} < 1")
     if not 0 <= preset.difficulty <= 1:
         raise ValueError(f"{PRESETS_FILE}: preset {name!r} has difficulty {preset.difficulty} outside [0, 1]")
     if min(preset.speakers.values()) < 1 or preset.utterances_per_speaker < 1:
@@ -321,7 +341,7 @@ def synthesize_asr_corpus(
     Raises ``ValueError`` before writing anything for an unknown preset, a folder that holds something
     else, or a text source that cannot be read.
     """
-    from crossdistill.data.asr.text import load_text_splits
+    from crossdistill.data.asr.text import load_text_splits, restrict_to_vocabulary
     from crossdistill.data.synth import run_in_fresh_processes
 
     chosen = get_preset(preset)
@@ -335,13 +355,16 @@ def synthesize_asr_corpus(
         "utterances_per_speaker": chosen.utterances_per_speaker,
         "text_source": text_source or chosen.text,
         "seed": int(seed),
+        **chosen.text_options(),
     }
     out = Path(out_dir).absolute()
     state = out / UNFINISHED_MARKER
     if _check_out_dir(out, state, options):
         return out
     clock = {"start": time.perf_counter()}
-    text = load_text_splits(options["text_source"], seed=int(seed))
+    text = load_text_splits(options["text_source"], seed=int(seed), am_words=(MIN_AM_WORDS, chosen.max_words))
+    if chosen.closed_vocabulary is not None:
+        text = restrict_to_vocabulary(text, chosen.closed_vocabulary)
     plans = plan_speakers(chosen, int(seed), {"train": text.am_train, "dev": text.am_dev, "test": text.am_test})
 
     state.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,9 @@ import gzip
 import json
 import os
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -237,3 +238,26 @@ def load_text_splits(
         sources=_source_summaries(documents, licences),
         key=fingerprint({"source": source, "inputs": inputs, "options": options}),
     )
+
+
+def restrict_to_vocabulary(text: TextSplits, size: int) -> TextSplits:
+    """Keep only the AM sentences whose every word is among the ``size`` most frequent words of ``lm_train``.
+
+    A closed-vocabulary task in the manner of WSJ's 5k and 20k subsets, scaled to our tiny corpora: a model with
+    no lexicon (paper 001's seq2seq model) must learn every word's spelling from the AM sentences, which an hour
+    of open-vocabulary speech cannot teach (docs/asr.md, Fig. 3 calibration). The LM text is left whole (the LM
+    teachers still read open-vocabulary text); ties in frequency are broken alphabetically.
+    """
+    if size < 1:
+        raise ValueError(f"closed vocabulary size must be >= 1, got {size}")
+    counts = Counter(word for sentence in text.lm_train for word in sentence.split())
+    ranked = sorted(counts, key=lambda word: (-counts[word], word))
+    vocabulary = set(ranked[:size])
+    kept = {
+        part: [s for s in getattr(text, part) if all(w in vocabulary for w in s.split())]
+        for part in ("am_train", "am_dev", "am_test")
+    }
+    for part, sentences in kept.items():
+        if not sentences:
+            raise ValueError(f"no {part} sentence uses only the {size} most frequent LM words; raise the vocabulary")
+    return replace(text, **kept, key=fingerprint({"text": text.key, "closed_vocabulary": size}))
