@@ -60,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     challenge.add_argument("--out", type=Path, required=True, help="the view's folder (must not exist or be empty)")
     challenge.set_defaults(handler=run_challenge_split)
 
+    _register_augment(commands)
+
     info = commands.add_parser(
         "info",
         help="validate a corpus in the FSC layout (real or synthetic) and print a JSON summary",
@@ -108,6 +110,58 @@ def run_challenge_split(args: argparse.Namespace) -> int:
 
     out = build_challenge_view(args.fsc, args.splits, args.test, args.out)
     print(json.dumps(_summary(out)))
+    return 0
+
+
+def _register_augment(commands: argparse._SubParsersAction) -> None:
+    from crossdistill.data.augment.options import DEFAULT_ROOMS, DEFAULT_SPEEDS
+
+    speeds = ",".join(map(str, DEFAULT_SPEEDS))
+    augment = commands.add_parser(
+        "augment",
+        help="a new corpus whose training split also holds speed-perturbed, noisy, reverberant copies (Kaldi style)",
+        description="Reads a finished corpus in the FSC or the LibriSpeech layout and writes a new one in the same "
+        "layout: the training split gains one copy per --speed factor other than 1.0 (speakers sp0.9-..., or "
+        "numeric ids in the LibriSpeech layout), each with optional noise and reverberation, alignments rescaled; "
+        "valid/dev and test are unchanged. Same options and seed give byte-identical files (docs/data.md).",
+    )
+    augment.add_argument("--corpus", type=Path, required=True, help="the corpus to augment (never written)")
+    augment.add_argument("--out", type=Path, required=True, help="the new corpus's folder (must not exist or be empty)")
+    augment.add_argument(
+        "--speed",
+        default=speeds,
+        help=f"speed factors, comma-separated (default {speeds}); 1.0 keeps the original, and makes a copy "
+        "only when --noise-snr or --reverb is given",
+    )
+    augment.add_argument(
+        "--noise-snr",
+        metavar="LOW:HIGH",
+        help="add white/pink/brown noise to each copy at an SNR in dB drawn from LOW:HIGH (write --noise-snr=-5:20 "
+        "for a negative LOW); default: no noise",
+    )
+    augment.add_argument(
+        "--reverb", type=float, default=0.0, metavar="P", help="probability that a copy is reverberated (default 0)"
+    )
+    augment.add_argument(
+        "--rooms",
+        type=int,
+        default=DEFAULT_ROOMS,
+        help=f"simulated rooms the reverberated copies draw from (default {DEFAULT_ROOMS})",
+    )
+    augment.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    augment.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
+    augment.add_argument("--quiet", action="store_true", help="no progress bar")
+    augment.set_defaults(handler=run_augment)
+
+
+def run_augment(args: argparse.Namespace) -> int:
+    from crossdistill.data.augment import AugmentOptions, augment_corpus, parse_snr_range, parse_speeds
+    from crossdistill.data.augment.run import describe_augmentation
+
+    noise = None if args.noise_snr is None else parse_snr_range(args.noise_snr)
+    options = AugmentOptions(parse_speeds(args.speed), noise, args.reverb, args.rooms, args.seed)
+    out = augment_corpus(args.corpus, args.out, options, jobs=args.jobs, progress=not args.quiet)
+    print(json.dumps(describe_augmentation(out)))
     return 0
 
 
