@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossdistill.students.asr.seq2seq import KD_HEAD, SUPERVISED_HEAD, Seq2SeqASR, Seq2SeqConfig, subsampled_lengths
+from crossdistill.students.asr.seq2seq.model import FRAME_HEAD, subsample_frame_labels
 
 TINY = {"vocab_size": 12, "num_mel_bins": 16, "conv_channels": 4, "d_model": 16, "num_heads": 2, "ff_dim": 32,
         "encoder_layers": 1, "decoder_layers": 2}  # fmt: skip
@@ -29,6 +30,20 @@ def test_subsampled_lengths_are_the_convolutions_output_frames(frames, padding):
     # are exactly that many.
     alone, _ = model.subsampling(torch.zeros(1, frames, 16), torch.tensor([frames]))
     assert alone.shape[1] == int(lengths) <= out.shape[1]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=7, max_value=60))
+def test_a_subsampled_frame_takes_the_label_at_the_centre_of_its_receptive_field(frames):
+    labels = subsample_frame_labels(torch.arange(frames))
+    assert len(labels) == int(subsampled_lengths(torch.tensor(frames)))
+    model = tiny_model()
+    features = torch.randn(1, frames, 16, requires_grad=True)
+    out, _ = model.subsampling(features, torch.tensor([frames]))
+    for t, centre in enumerate(labels.tolist()):
+        (grad,) = torch.autograd.grad(out[0, t].sum(), features, retain_graph=True)
+        reads = grad[0].abs().sum(dim=1).nonzero().flatten().tolist()
+        assert reads == list(range(centre - 3, centre + 4))  # the 7 input frames the output frame reads
 
 
 def test_padding_never_changes_a_shorter_utterances_outputs():
@@ -65,6 +80,12 @@ def test_heads_follow_the_config_and_ctc_reads_the_encoder():
     assert outputs[KD_HEAD].shape == outputs[SUPERVISED_HEAD].shape == (2, 2, 12)
     assert outputs["ctc"].shape == (2, 4, 12)
     assert outputs["encoder_mask"].tolist() == [[True] * 4, [True, True, False, False]]
+    framed = tiny_model(frame_classes=5)
+    outputs = framed(torch.randn(2, 20, 16), torch.tensor([20, 11]), torch.tensor([[1, 4], [1, 5]]))
+    assert outputs[FRAME_HEAD].shape == (2, 4, 5) and "ctc" not in outputs
+    assert outputs["encoder_mask"].tolist() == [[True] * 4, [True, True, False, False]]
+    with pytest.raises(ValueError, match="frame_classes must be 0"):
+        tiny_model(frame_classes=1)
 
 
 def test_save_and_load_round_trip(tmp_path):

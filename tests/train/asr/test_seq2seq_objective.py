@@ -19,7 +19,7 @@ class FixedOutputs(torch.nn.Module):
 
     def __init__(self, outputs: dict[str, torch.Tensor]) -> None:
         super().__init__()
-        self.outputs, self.ctc = outputs, None
+        self.outputs, self.ctc, self.frame = outputs, None, None
 
     def forward(self, features, lengths, tokens, token_mask=None):
         return dict(self.outputs)
@@ -135,3 +135,15 @@ def test_junk_in_padded_positions_changes_nothing():
 def test_noam_schedule_warms_up_then_decays():
     assert [noam_factor(s, 4) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
     assert noam_factor(15, 4) == pytest.approx(0.5) and noam_factor(0, 0) == 1.0
+
+
+def test_the_frame_loss_is_the_mean_over_each_utterances_frames_then_over_the_batch():
+    from crossdistill.students.asr.seq2seq.model import FRAME_PADDING
+    from crossdistill.train.asr.seq2seq_module import frame_loss
+
+    logits = torch.randn(2, 4, 3)
+    targets = torch.tensor([[0, 2, 1, 1], [2, 0, FRAME_PADDING, FRAME_PADDING]])
+    log_p = logits.log_softmax(dim=-1)
+    first = -(log_p[0, 0, 0] + log_p[0, 1, 2] + log_p[0, 2, 1] + log_p[0, 3, 1]) / 4
+    second = -(log_p[1, 0, 2] + log_p[1, 1, 0]) / 2
+    assert float(frame_loss(logits, targets)) == pytest.approx(float((first + second) / 2), rel=1e-6)

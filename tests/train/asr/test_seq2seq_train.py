@@ -161,3 +161,22 @@ def _without_speed(value):
     if isinstance(value, list):
         return [_without_speed(v) for v in value]
     return value
+
+
+def test_the_auxiliary_frame_loss_trains_a_phone_layer_that_decoding_ignores(asr_pipeline, tmp_path):
+    from crossdistill.data.asr.units import load_units
+
+    out = tmp_path / "frame"
+    config = load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, frame_weight=0.5))
+    metrics = train(config)
+    for record in metrics["history"]:
+        for role in ("train", "dev"):
+            part = record[role]
+            assert part["frame"] > 0 and part["loss"] == pytest.approx(part["ce"] + 0.5 * part["frame"], rel=1e-5)
+    assert metrics["history"][1]["train"]["frame"] < metrics["history"][0]["train"]["frame"]
+    model, _, _ = load_trained_seq2seq(out)
+    phones = load_units(asr_pipeline.units).size("phone")
+    assert model.frame is not None and model.frame.out_features == phones
+    assert math.isfinite(metrics["test_wer"]) and metrics["frame_weight"] == 0.5
+    with pytest.raises(ValueError, match="frame_unit must be one of"):
+        load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, frame_weight=0.5, frame_unit="word"))

@@ -112,10 +112,11 @@ def train(config: DictConfig) -> dict[str, Any]:
         config.weight_decay,
         config.seed,
         config.epochs,
+        config.frame_weight,
     )
     collate = Seq2SeqCollator(model.config.sos_id, model.config.eos_id)
     data = Seq2SeqDataModule(
-        datasets(inputs),
+        datasets(inputs, config.frame_unit if config.frame_weight > 0 else None),
         collate,
         config.batch_size,
         config.eval_batch_size,
@@ -136,14 +137,17 @@ def train(config: DictConfig) -> dict[str, Any]:
     return _finish(out, module, trainer, inputs, data, config, started)
 
 
-def datasets(inputs: Seq2SeqInputs) -> dict[str, TranscribedDataset]:
-    """Train and dev datasets (the teacher's rows only where the objective reads them: training batches)."""
+def datasets(inputs: Seq2SeqInputs, frame_unit: str | None = None) -> dict[str, TranscribedDataset]:
+    """Train and dev datasets (the teacher's rows only where the objective reads them: training batches), with the
+    units folder's ``frame_unit`` labels when the run has the auxiliary frame loss."""
     return {
         role: TranscribedDataset(
             [u.utt_id for u in inputs.utterances(role)],
             inputs.features[inputs.splits[role]],
             inputs.tokens[role],
             inputs.teacher,
+            None if frame_unit is None else inputs.units.frames(inputs.splits[role]),
+            frame_unit or "phone",
         )
         for role in ("train", "dev")
     }
@@ -162,6 +166,7 @@ def build_model(config: DictConfig, inputs: Seq2SeqInputs) -> Seq2SeqASR:
         eos_id=inventory[EOS_PIECE],
         kd_head=objective_of(config).name == "multitask",
         ctc_head=config.ctc_weight > 0,
+        frame_classes=inputs.units.size(config.frame_unit) if config.frame_weight > 0 else 0,
         **config.model,
     )
     model = Seq2SeqASR(model_config)
@@ -201,6 +206,7 @@ def _finish(
             "definition": OBJECTIVES[objective.name],
         },
         "ctc_weight": config.ctc_weight,
+        "frame_weight": config.frame_weight,
         "seed": config.seed,
         "selected_epoch": chosen["epoch"],
         "selection": SELECTION,

@@ -23,6 +23,7 @@ from crossdistill.train.config import TrainerConfig
 
 RECIPE = "seq2seq"
 OBJECTIVES = ("supervised", "lst", "multitask")
+FRAME_UNITS = ("phone", "senone")  # frame labels the auxiliary encoder loss can read (subwords are the decoder's)
 # Paper 001, Section 5.1: T is fixed at 5.0 in the LST sweep (eq. 3) and at 1.0 for the multi-task head (eq. 4).
 DEFAULT_TEMPERATURES = {"lst": 5.0, "multitask": 1.0}
 
@@ -93,6 +94,10 @@ class Seq2SeqTrainConfig:
     features_cache: root of the fbank cache (default ``$CROSSDISTILL_CACHE`` or ``~/.cache/crossdistill``).
     objective: supervised, LST (eq. 3) or multi-task (eq. 4), with lambda and T.
     ctc_weight: w of joint CTC-attention training, loss = (1 - w) * objective + w * CTC (ESPnet); 0 = off (default).
+    frame_weight: weight of an auxiliary frame classification loss on the encoder, loss += frame_weight * CE(the
+      alignment's ``frame_unit`` label of every subsampled frame); 0 = off (default). Our addition, not the
+      paper's: on corpora of an hour the attention decoder does not learn to read the encoder without it
+      (docs/asr.md). frame_unit: ``phone`` or ``senone`` (the units folder's frame labels).
     splits, model, specaugment, decode: split names, sizes, training-time augmentation, final beam search.
     epochs, batch_size (utterances per process and step), lr (Adam, after a linear warm-up of warmup_steps),
     weight_decay, grad_clip (max gradient norm; 0 = off), seed: the optimisation. eval_batch_size: utterances per
@@ -110,6 +115,8 @@ class Seq2SeqTrainConfig:
     features_cache: str | None = None
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     ctc_weight: float = 0.0
+    frame_weight: float = 0.0
+    frame_unit: str = "phone"
     splits: SplitsConfig = field(default_factory=SplitsConfig)
     model: ModelOptions = field(default_factory=ModelOptions)
     specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
@@ -169,6 +176,10 @@ def check_config(config: DictConfig, where: str = "") -> None:
         raise ValueError(f"objective.name={objective.name!r} distils the subword LM: set lm=<the LM folder>{where}")
     if not 0.0 <= config.ctc_weight < 1.0:
         raise ValueError(f"ctc_weight must lie in [0, 1), got {config.ctc_weight}")
+    if not config.frame_weight >= 0.0:
+        raise ValueError(f"frame_weight must be >= 0, got {config.frame_weight}")
+    if config.frame_unit not in FRAME_UNITS:
+        raise ValueError(f"frame_unit must be one of {list(FRAME_UNITS)}, got {config.frame_unit!r}")
     at_least_one = {
         "epochs": config.epochs,
         "batch_size": config.batch_size,
@@ -197,4 +208,6 @@ def check_config(config: DictConfig, where: str = "") -> None:
 def settings_identity(config: DictConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the run it continues (locations and execution keys left out)."""
     plain = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
+    if not plain["frame_weight"]:  # runs made before the frame loss existed keep their identity
+        del plain["frame_weight"], plain["frame_unit"]
     return plain

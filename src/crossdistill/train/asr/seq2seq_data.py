@@ -10,6 +10,9 @@ A batch is a dict:
   teacher:  (B, L, V) float32 the LM's distribution for every target position (row k: p(y_k | y_<k), the last row
             the end of the sentence; ``crossdistill.teachers.lm.transcripts``), zero rows in the padding; only when
             the run distils the LM
+  frame_targets: (B, T') int64 the alignment's label (phone or senone) of every subsampled encoder frame
+            (``subsample_frame_labels``), ``FRAME_PADDING`` beyond an utterance's length; only with the auxiliary
+            frame loss (``frame_weight`` > 0)
 
 The teacher rows come from the transcript cache (one computation per unique transcript), never from the LM during
 training.
@@ -25,12 +28,15 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, SequentialSampler
 
 from crossdistill.data.asr.features import PackedFeatures
+from crossdistill.data.asr.units.labels import FrameLabels
+from crossdistill.students.asr.seq2seq.model import FRAME_PADDING, subsample_frame_labels
 from crossdistill.teachers.lm.training import EpochBucketBatchSampler
 from crossdistill.teachers.lm.transcripts import TranscriptCache
 
 
 class TranscribedDataset(Dataset):
-    """One item per utterance of a split: features, target tokens and (optionally) the teacher's rows."""
+    """One item per utterance of a split: features, target tokens and (optionally) the teacher's rows and the
+    subsampled frame labels of ``frame_unit`` (the units folder's labels of this split)."""
 
     def __init__(
         self,
@@ -38,10 +44,25 @@ class TranscribedDataset(Dataset):
         features: PackedFeatures,
         tokens: dict[str, np.ndarray],
         teacher: TranscriptCache | None = None,
+        frame_labels: FrameLabels | None = None,
+        frame_unit: str = "phone",
     ) -> None:
         self.utt_ids = list(utt_ids)
         self.features, self.tokens, self.teacher = features, tokens, teacher
         self.frames = [int(features.offsets[i + 1] - features.offsets[i]) for i in map(features.index_of, utt_ids)]
+        self.frame_targets = None if frame_labels is None else self._frame_targets(frame_labels, frame_unit)
+
+    def _frame_targets(self, labels: FrameLabels, unit: str) -> list[torch.Tensor]:
+        position = labels.index()
+        targets = []
+        for utt_id, frames in zip(self.utt_ids, self.frames, strict=True):
+            if utt_id not in position:
+                raise ValueError(f"the units folder's frame labels have no utterance {utt_id}")
+            values = labels.utterance(position[utt_id])[unit]
+            if len(values) != frames:
+                raise ValueError(f"{utt_id}: {len(values)} frame labels but {frames} feature frames")
+            targets.append(subsample_frame_labels(torch.from_numpy(values.astype(np.int64))))
+        return targets
 
     def __len__(self) -> int:
         return len(self.utt_ids)
@@ -58,6 +79,8 @@ class TranscribedDataset(Dataset):
         }
         if self.teacher is not None:
             item["teacher"] = self.teacher.utterance(utt_id).dense()
+        if self.frame_targets is not None:
+            item["frame_targets"] = self.frame_targets[i]
         return item
 
 
@@ -87,6 +110,10 @@ class Seq2SeqCollator:
         }
         if "teacher" in items[0]:
             batch["teacher"] = torch.nn.utils.rnn.pad_sequence([item["teacher"] for item in items], batch_first=True)
+        if "frame_targets" in items[0]:
+            batch["frame_targets"] = torch.nn.utils.rnn.pad_sequence(
+                [item["frame_targets"] for item in items], batch_first=True, padding_value=FRAME_PADDING
+            )
         return batch
 
 

@@ -14,7 +14,9 @@ distribution at every target position (teacher-forced on the reference transcrip
   only; the text does not print the equation, docs/asr.md says so).
 
 Each loss is the mean over an utterance's target tokens, then over the utterances of the batch (over the global
-batch under DDP). With ``ctc_weight`` w > 0 the loss is (1 - w) * objective + w * CTC (ESPnet's joint training).
+batch under DDP). With ``ctc_weight`` w > 0 the loss is (1 - w) * objective + w * CTC (ESPnet's joint training);
+with ``frame_weight`` f > 0, f * CE(frame labels, frame layer) is added (the mean over an utterance's subsampled
+frames, then over utterances; our addition for small corpora, see ``seq2seq_config``).
 Randomness (dropout, SpecAugment) is reseeded at every training step from (seed, epoch, step, rank), as the
 hybrid recipe does, so a resumed run draws what an uninterrupted one draws.
 """
@@ -43,7 +45,15 @@ from crossdistill.kd import (
     supervised_cross_entropy,
 )
 from crossdistill.students.asr import BatchSpecAugment, SpecAugmentConfig
-from crossdistill.students.asr.seq2seq.model import CTC_BLANK, CTC_HEAD, KD_HEAD, SUPERVISED_HEAD, Seq2SeqASR
+from crossdistill.students.asr.seq2seq.model import (
+    CTC_BLANK,
+    CTC_HEAD,
+    FRAME_HEAD,
+    FRAME_PADDING,
+    KD_HEAD,
+    SUPERVISED_HEAD,
+    Seq2SeqASR,
+)
 from crossdistill.train.asr.hybrid_module import step_seed
 from crossdistill.train.asr.run_folder import LOGGER
 from crossdistill.train.asr.seq2seq_config import ObjectiveConfig
@@ -87,6 +97,7 @@ class StepResult:
     supervised: Tensor
     kd: Tensor | None
     ctc: Tensor | None
+    frame: Tensor | None
     utterances: int
     tokens: int
     correct: int
@@ -99,6 +110,7 @@ def compute_step(
     batch: dict,
     ctc_weight: float = 0.0,
     context: StepContext | None = None,
+    frame_weight: float = 0.0,
 ) -> StepResult:
     """The run's loss on one batch (features as given: augment them before calling for training)."""
     outputs = model(batch["features"], batch["lengths"], batch["inputs"], batch["token_mask"])
@@ -121,12 +133,17 @@ def compute_step(
     if model.ctc is not None and ctc_weight > 0:
         ctc = ctc_loss(outputs[CTC_HEAD], outputs["encoder_mask"], targets, mask)
         total = (1 - ctc_weight) * total + ctc_weight * ctc
+    frame = None
+    if model.frame is not None and frame_weight > 0:
+        frame = frame_loss(outputs[FRAME_HEAD], batch["frame_targets"])
+        total = total + frame_weight * frame
     predicted = outputs[SUPERVISED_HEAD].argmax(dim=-1)
     return StepResult(
         total,
         parts.supervised.detach(),
         kd,
         None if ctc is None else ctc.detach(),
+        None if frame is None else frame.detach(),
         int(targets.shape[0]),
         int(mask.sum()),
         int(((predicted == targets) & mask).sum()),
@@ -145,13 +162,23 @@ def ctc_loss(logits: Tensor, encoder_mask: Tensor, targets: Tensor, token_mask: 
     return (per_utterance / lengths.clamp_min(1)).mean()
 
 
+def frame_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """CE of the frame layer against the subsampled frame labels: the mean over an utterance's frames, then over the
+    batch (``FRAME_PADDING`` marks frames past an utterance's end)."""
+    frames = targets.shape[1]
+    per_frame = F.cross_entropy(
+        logits[:, :frames].float().transpose(1, 2), targets, ignore_index=FRAME_PADDING, reduction="none"
+    )
+    real = (targets != FRAME_PADDING).sum(dim=1).clamp_min(1)
+    return (per_frame.sum(dim=1) / real).mean()
+
+
 class EpochTotals:
     """Utterance-weighted loss parts and token accuracy of one pass over a split."""
 
     def __init__(self) -> None:
-        self.values = torch.zeros(
-            7, dtype=torch.float64
-        )  # total, ce, kd, ctc (x utterances), utterances, tokens, correct
+        # total, ce, kd, ctc, frame (x utterances), utterances, tokens, correct
+        self.values = torch.zeros(8, dtype=torch.float64)
 
     def add(self, result: StepResult) -> None:
         n = result.utterances
@@ -160,6 +187,7 @@ class EpochTotals:
             float(result.supervised) * n,
             0.0 if result.kd is None else float(result.kd) * n,
             0.0 if result.ctc is None else float(result.ctc) * n,
+            0.0 if result.frame is None else float(result.frame) * n,
             n,
             result.tokens,
             result.correct,
@@ -168,15 +196,16 @@ class EpochTotals:
 
     def summary(self, values: Tensor | None = None) -> dict[str, Any]:
         v = self.values if values is None else values
-        utterances, tokens = max(float(v[4]), 1.0), max(float(v[5]), 1.0)
+        utterances, tokens = max(float(v[5]), 1.0), max(float(v[6]), 1.0)
         return {
             "loss": float(v[0]) / utterances,
             "ce": float(v[1]) / utterances,
             "kd": float(v[2]) / utterances,
             "ctc": float(v[3]) / utterances,
-            "token_accuracy": float(v[6]) / tokens,
-            "utterances": int(v[4]),
-            "tokens": int(v[5]),
+            "frame": float(v[4]) / utterances,
+            "token_accuracy": float(v[7]) / tokens,
+            "utterances": int(v[5]),
+            "tokens": int(v[6]),
         }
 
 
@@ -205,9 +234,11 @@ class Seq2SeqTrainingModule(pl.LightningModule):
         weight_decay: float,
         seed: int,
         max_epochs: int,
+        frame_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.model, self.objective, self.ctc_weight = model, objective, ctc_weight
+        self.frame_weight = frame_weight
         self.augment = BatchSpecAugment(specaugment)
         self.lr, self.warmup_steps, self.weight_decay = lr, warmup_steps, weight_decay
         self.seed, self.max_epochs = seed, max_epochs
@@ -229,7 +260,7 @@ class Seq2SeqTrainingModule(pl.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
         batch = {**batch, "features": self.augment(batch["features"], batch["lengths"])}
-        result = compute_step(self.model, self.objective, batch, self.ctc_weight, self._context())
+        result = compute_step(self.model, self.objective, batch, self.ctc_weight, self._context(), self.frame_weight)
         self._train.add(result)
         utterances = torch.tensor(float(result.utterances), dtype=torch.float64, device=self.device)
         total = self.trainer.strategy.reduce(utterances, reduce_op="sum")
@@ -242,13 +273,15 @@ class Seq2SeqTrainingModule(pl.LightningModule):
         self._dev = EpochTotals()
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self._dev.add(compute_step(self.model, self.objective, batch, self.ctc_weight, self._context()))
+        self._dev.add(
+            compute_step(self.model, self.objective, batch, self.ctc_weight, self._context(), self.frame_weight)
+        )
 
     def on_validation_epoch_end(self) -> None:
         # Every process scored the whole dev set (Seq2SeqDataModule): the values agree everywhere.
         summary = self._dev.summary()
         self.log("dev/token_accuracy", summary["token_accuracy"], prog_bar=True, sync_dist=False)
-        for key in ("loss", "ce", "kd", "ctc"):
+        for key in ("loss", "ce", "kd", "ctc", "frame"):
             self.log(f"dev/{key}", summary[key], sync_dist=False)
 
     def on_train_epoch_end(self) -> None:
@@ -260,7 +293,7 @@ class Seq2SeqTrainingModule(pl.LightningModule):
         self.history.append({"epoch": self.current_epoch + 1, "train": train, "dev": self._dev.summary()})
         if self.global_rank == 0:
             epoch_log.info("epoch %s", json.dumps(self.history[-1], sort_keys=True))
-        for key in ("loss", "ce", "kd", "ctc", "token_accuracy"):
+        for key in ("loss", "ce", "kd", "ctc", "frame", "token_accuracy"):
             self.log(f"train/{key}", train[key], sync_dist=False)
 
     def configure_optimizers(self) -> dict:

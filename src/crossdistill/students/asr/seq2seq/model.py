@@ -10,7 +10,10 @@ default to what trains on two CPU cores (docs/asr.md). Output heads, all linear 
 - ``kd`` (multi-task form, paper 001 eq. 4): a second task-specific layer on the same decoder states, trained only to
   match the LM's next-token distribution;
 - ``ctc`` (optional, off by default): a CTC layer on the encoder output for ESPnet-style joint CTC-attention
-  training; CTC's blank is id 0, sentencepiece's ``<unk>``, which no training target may contain.
+  training; CTC's blank is id 0, sentencepiece's ``<unk>``, which no training target may contain;
+- ``frame`` (optional, off by default; our addition, not the paper's): a linear layer on the encoder output that
+  classifies each subsampled frame into the alignment's phones (or senones), an auxiliary loss that teaches the
+  encoder acoustics on corpora too small for attention alone (docs/asr.md). Decoding never reads it.
 
 Token ids are the units folder's subword inventory: ``<s>`` (1) starts the decoder input and ``</s>`` (2) ends every
 target. Features are normalized with global mean and variance of the training split, stored with the weights.
@@ -37,6 +40,8 @@ MODEL_KIND = "seq2seq_asr"
 SUPERVISED_HEAD = "supervised"
 KD_HEAD = "kd"
 CTC_HEAD = "ctc"
+FRAME_HEAD = "frame"
+FRAME_PADDING = -100  # frame targets beyond an utterance's subsampled length (cross_entropy's ignore_index)
 CTC_BLANK = 0  # sentencepiece's <unk>: never a training target (the data layer refuses transcripts that need it)
 SOS_PIECE, EOS_PIECE = "<s>", "</s>"
 
@@ -54,6 +59,7 @@ class Seq2SeqConfig:
       sos_id, eos_id: ids of ``<s>`` and ``</s>`` in that inventory.
       kd_head: build the auxiliary KD output layer (paper 001 eq. 4).
       ctc_head: build the CTC output layer on the encoder (joint CTC-attention training).
+      frame_classes: classes of the auxiliary frame layer on the encoder (0: no such layer).
     """
 
     vocab_size: int = 0
@@ -69,6 +75,7 @@ class Seq2SeqConfig:
     dropout: float = 0.1
     kd_head: bool = False
     ctc_head: bool = False
+    frame_classes: int = 0
 
     def validate(self) -> None:
         for name in (
@@ -91,6 +98,8 @@ class Seq2SeqConfig:
             raise ValueError(f"model.d_model ({self.d_model}) must be divisible by model.num_heads ({self.num_heads})")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout must lie in [0, 1), got {self.dropout}")
+        if self.frame_classes < 0 or self.frame_classes == 1:
+            raise ValueError(f"frame_classes must be 0 (no frame layer) or >= 2, got {self.frame_classes}")
 
     @property
     def head_names(self) -> list[str]:
@@ -104,6 +113,13 @@ def subsampled_lengths(lengths: Tensor) -> Tensor:
     """Frames after the two stride-2 convolutions of kernel 3 without padding: ((T - 1) // 2 - 1) // 2 (ESPnet's
     Conv2dSubsampling). Each kept frame reads only input frames before ``lengths``."""
     return torch.div(torch.div(lengths - 1, 2, rounding_mode="floor") - 1, 2, rounding_mode="floor")
+
+
+def subsample_frame_labels(labels: Tensor) -> Tensor:
+    """Per-frame labels (T,) at the 10 ms rate -> one label per subsampled frame: the label of the centre of the
+    frame's 7-frame receptive field (input frame 4t + 3), ``subsampled_lengths`` of them."""
+    kept = int(subsampled_lengths(torch.tensor(len(labels))))
+    return labels[4 * torch.arange(max(kept, 0)) + 3]
 
 
 class Conv2dSubsampling(nn.Module):
@@ -166,6 +182,7 @@ class Seq2SeqASR(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.heads = nn.ModuleDict({name: nn.Linear(d, vocab) for name in config.head_names})
         self.ctc = nn.Linear(d, vocab) if config.ctc_head else None
+        self.frame = nn.Linear(d, config.frame_classes) if config.frame_classes else None
 
     @property
     def head_names(self) -> list[str]:
@@ -217,13 +234,14 @@ class Seq2SeqASR(nn.Module):
         return {name: self.heads[name](states) for name in (names or self.head_names)}
 
     def forward(self, features: Tensor, lengths: Tensor, tokens: Tensor, token_mask: Tensor | None = None) -> dict:
-        """Teacher-forced outputs: ``{head: (B, L, V) logits}`` for every decoder head, plus ``ctc`` (B, T', V) and
-        ``encoder_mask`` (B, T') when the model has a CTC layer."""
+        """Teacher-forced outputs: ``{head: (B, L, V) logits}`` for every decoder head, plus ``ctc`` (B, T', V),
+        ``frame`` (B, T', C) and ``encoder_mask`` (B, T') when the model has those layers."""
         memory, memory_mask = self.encode(features, lengths)
         outputs: dict[str, Tensor] = self.classify(self.decode(memory, memory_mask, tokens, token_mask))
-        if self.ctc is not None:
-            outputs[CTC_HEAD] = self.ctc(memory)
-            outputs["encoder_mask"] = memory_mask
+        for name, layer in ((CTC_HEAD, self.ctc), (FRAME_HEAD, self.frame)):
+            if layer is not None:
+                outputs[name] = layer(memory)
+                outputs["encoder_mask"] = memory_mask
         return outputs
 
     def describe(self) -> dict[str, Any]:
