@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install the Debian packages that paper 001's LM text corpus reads (`load_text_splits(source="debian")`) and
-# those that building KenLM's lmplz needs (hybrid decoding's word LM), then build lmplz (scripts/build-kenlm.sh).
-# The lists come from crossdistill.data.asr.text_sources.PACKAGES and crossdistill.data.asr.word_lm.
-# KENLM_BUILD_PACKAGES (one definition each), read with the project's Python (first argument, default
-# .venv/bin/python). Idempotent: installed packages are left alone.
+# Install the Debian packages that paper 001's LM text corpus reads (`load_text_splits(source="debian")`), those
+# that building KenLM's lmplz needs (hybrid decoding's word LM) and the synthesis engines beyond eSpeak NG (flite,
+# festival and its voices: `--engines`), then build lmplz (scripts/build-kenlm.sh).
+# The lists come from crossdistill.data.asr.text_sources.PACKAGES, crossdistill.data.asr.word_lm.
+# KENLM_BUILD_PACKAGES and crossdistill.data.engines.DEBIAN_PACKAGES (one definition each), read with the
+# project's Python (first argument, default .venv/bin/python). Idempotent: installed packages are left alone.
 # Where apt-get is missing, or we are neither root nor allowed passwordless sudo, or apt-get fails (no
 # mirror reachable), it prints one line naming what is skipped and what needs it, and exits 0: everything
 # else, tests included, works without these packages (the tests use the text sample shipped in the package).
@@ -11,11 +12,13 @@ set -u
 PYTHON_BIN="${1:-.venv/bin/python}"
 if ! PACKAGES=$("$PYTHON_BIN" -c 'from crossdistill.data.asr.text_sources import PACKAGES
 from crossdistill.data.asr.word_lm import KENLM_BUILD_PACKAGES
-print(*PACKAGES, *KENLM_BUILD_PACKAGES)'); then
+from crossdistill.data.engines import DEBIAN_PACKAGES
+print(*PACKAGES, *KENLM_BUILD_PACKAGES, *DEBIAN_PACKAGES)'); then
     echo "install-system-packages: cannot read the package list with $PYTHON_BIN (install the project first)" >&2
     exit 1
 fi
-NEEDS="the LM text corpus (load_text_splits(source=\"debian\"), docs/asr-text.md) and building lmplz (docs/asr.md)"
+NEEDS="the LM text corpus (load_text_splits(source=\"debian\"), docs/asr-text.md), building lmplz (docs/asr.md) and \
+the flite and festival engines (--engines, docs/data.md)"
 BUILD_KENLM="$(dirname "$0")/build-kenlm.sh"
 missing=()
 for package in $PACKAGES; do

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from crossdistill.cli.engine_arguments import add_engines_argument
     from crossdistill.data.splits import DEFAULT_SPLIT, SPLIT_KINDS
 
     parser = subparsers.add_parser("data", help="speech corpora: synthesize, check, precompute features")
@@ -15,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     synth = commands.add_parser(
         "synth",
-        help="synthesize the built-in SLU corpus (eSpeak NG) in the Fluent Speech Commands layout",
+        help="synthesize the built-in SLU corpus (eSpeak NG; --engines adds flite, festival) in the Fluent Speech "
+        "Commands layout",
         description="Writes data/{train,valid,test}_data.csv, wavs/speakers/<speaker>/<name>.wav (16 kHz mono), "
         "word/phoneme alignments and corpus.json. Same options and seed give byte-identical files.",
     )
@@ -42,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engines_argument(synth)
     synth.set_defaults(handler=run_synth)
 
     challenge = commands.add_parser(
@@ -100,6 +103,7 @@ def run_synth(args: argparse.Namespace) -> int:
         test_speakers=args.test_speakers,
         label_noise=args.label_noise,
         split=args.split,
+        engines=args.engines,
     )
     print(json.dumps(_summary(out)))
     return 0

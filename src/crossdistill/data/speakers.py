@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 PRESETS_FILE = "presets.yaml"
+ESPEAK = "espeak"  # crossdistill.data.engines.ESPEAK (not imported: the engines import this layer's neighbours)
 NOISE_COLOURS = ("white", "pink", "brown")
 
 
@@ -36,11 +37,12 @@ class Preset:
 
 @dataclass(frozen=True)
 class SpeakerConfig:
-    """One synthetic speaker.
+    """One synthetic speaker: an (engine, voice, variant) triple and how it speaks and is recorded.
 
     Fields:
       speaker_id: the ``speakerId`` written to the CSVs and used in the wav paths.
-      voice: eSpeak NG voice name, language voice plus variant (``en-us+f3``).
+      voice: the engine's voice: for eSpeak NG the language voice plus variant (``en-us+f3``), for flite and
+        festival a voice name (``slt``, ``kal_diphone``), which has no variants.
       pitch, pitch_range: eSpeak base pitch and pitch range (0-100).
       rate: eSpeak speaking rate in words per minute.
       word_gap: eSpeak pause between words, in units of 10 ms.
@@ -50,6 +52,8 @@ class SpeakerConfig:
       snr_db: the speaker's mean signal-to-noise ratio; utterances draw around it.
       noise_colour: white, pink or brown background noise.
       jitter: per-utterance relative jitter of rate and pitch.
+      engine: the synthesis engine (``crossdistill.data.engines``); the eSpeak-scale pitch and rate above map
+        onto each engine's own controls (``engines.base.Prosody``).
     """
 
     speaker_id: str
@@ -68,10 +72,19 @@ class SpeakerConfig:
     snr_db: float
     noise_colour: str
     jitter: float
+    engine: str = ESPEAK
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return asdict(self)
+        """Return a JSON-ready dict (an eSpeak speaker's without ``engine``, as written before engines existed)."""
+        record = asdict(self)
+        if self.engine == ESPEAK:
+            del record["engine"]
+        return record
+
+    @property
+    def voice_id(self) -> str:
+        """The voice as one name across engines: eSpeak's ``en-us+m3`` as is, others ``engine:voice``."""
+        return self.voice if self.engine == ESPEAK else f"{self.engine}:{self.voice}"
 
 
 @functools.cache
@@ -129,9 +142,19 @@ def voice_variants() -> tuple[str, ...]:
 
 
 def sample_speaker(
-    rng: np.random.Generator, speaker_id: str, difficulty: float, variants: Sequence[str] | None = None
+    rng: np.random.Generator,
+    speaker_id: str,
+    difficulty: float,
+    variants: Sequence[str] | None = None,
+    engine: str = ESPEAK,
+    voices: Sequence[str] = (),
 ) -> SpeakerConfig:
-    """Draw one speaker's voice configuration at ``difficulty``, its variant from ``variants`` (default: all)."""
+    """Draw one speaker's voice configuration at ``difficulty``.
+
+    An eSpeak speaker draws a language voice and a variant from ``variants`` (default: all of ``presets.yaml``);
+    another engine's speaker draws one of ``voices`` (that engine's). The other draws are the same for every
+    engine, so an eSpeak speaker is drawn exactly as before engines existed.
+    """
     data = _presets_data()
     r = variability_ranges(difficulty)
 
@@ -139,7 +162,12 @@ def sample_speaker(
         lo, hi = r[key]
         return float(rng.uniform(lo, hi))
 
-    voice = f"{rng.choice(data['voices'])}+{rng.choice(data['variants'] if variants is None else list(variants))}"
+    if engine == ESPEAK:
+        voice = f"{rng.choice(data['voices'])}+{rng.choice(data['variants'] if variants is None else list(variants))}"
+    elif voices:
+        voice = str(rng.choice(list(voices)))
+    else:
+        raise ValueError(f"engine {engine!r}: no voice to draw from")
     lowpass = uniform("lowpass_hz")
     return SpeakerConfig(
         speaker_id=speaker_id,
@@ -158,4 +186,46 @@ def sample_speaker(
         snr_db=round(uniform("snr_db"), 2),
         noise_colour=str(rng.choice(NOISE_COLOURS)),
         jitter=round(uniform("utterance_jitter"), 4),
+        engine=engine,
     )
+
+
+def engine_timbres(engine_voices: dict[str, Sequence[str]]) -> tuple[str, ...]:
+    """What the unseen-speaker split partitions: eSpeak's voice variants and every other engine's voices
+    (``engine:voice``), for the engines of ``engine_voices`` (eSpeak alone: exactly ``voice_variants()``)."""
+    timbres: list[str] = []
+    for engine, voices in engine_voices.items():
+        timbres += list(voice_variants()) if engine == ESPEAK else [f"{engine}:{voice}" for voice in voices]
+    return tuple(timbres)
+
+
+def draw_speaker(
+    engine_rng: np.random.Generator,
+    rng: np.random.Generator,
+    speaker_id: str,
+    difficulty: float,
+    engine_voices: dict[str, Sequence[str]],
+    timbres: Sequence[str] | None = None,
+) -> SpeakerConfig:
+    """Draw a speaker's engine (uniformly, from ``engine_rng``, among the engines with a voice it may use) and then
+    its voice configuration (``sample_speaker`` with ``rng``).
+
+    ``engine_voices``: the usable engines and their voices (eSpeak's: ``presets.yaml``). ``timbres``: what the
+    speaker may sound like (``engine_timbres`` items; None: anything). With eSpeak alone ``engine_rng`` is not used
+    and the speaker is the one ``sample_speaker(rng, ...)`` drew before engines existed.
+    """
+    choices: dict[str, list[str]] = {}
+    for engine, voices in engine_voices.items():
+        if engine == ESPEAK:
+            own = [t for t in (voice_variants() if timbres is None else timbres) if ":" not in t]
+        else:
+            own = [v for v in voices if timbres is None or f"{engine}:{v}" in timbres]
+        if own:
+            choices[engine] = own
+    if not choices:
+        raise ValueError(f"speaker {speaker_id}: no engine has a voice it may use ({list(timbres or [])})")
+    engines = list(choices)
+    engine = engines[0] if len(engines) == 1 else str(engine_rng.choice(engines))
+    if engine == ESPEAK:
+        return sample_speaker(rng, speaker_id, difficulty, None if timbres is None else choices[engine])
+    return sample_speaker(rng, speaker_id, difficulty, engine=engine, voices=choices[engine])

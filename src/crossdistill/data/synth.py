@@ -1,4 +1,7 @@
-"""The built-in synthetic SLU corpus: eSpeak NG speech of our command grammar, in the FSC layout.
+"""The built-in synthetic SLU corpus: synthetic speech of our command grammar, in the FSC layout.
+
+The voices are eSpeak NG's by default, or those of several engines (``engines``: eSpeak NG, flite, festival; see
+``crossdistill.data.engines``).
 
 ``synthesize_corpus`` plans everything in the parent from the seed (speakers, splits, who says what),
 then synthesizes one speaker per task in fresh worker processes: eSpeak NG keeps state from one
@@ -12,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -19,17 +23,19 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import soundfile
 from tqdm import tqdm
 
 from crossdistill.common.progress import show_progress
-from crossdistill.data.alignments import build_alignment, phoneme_inventory_path
+from crossdistill.data.alignments import phoneme_inventory_path
 from crossdistill.data.audio import SAMPLE_RATE
 from crossdistill.data.corpus import METADATA_FILE, SPLITS, LabelSet, alignment_path, split_csv_path
 from crossdistill.data.effects import Channel, Rendered, build_channel, render
+from crossdistill.data.engines import EngineSelection, expected_rate, parse_engines, resolve_engines
+from crossdistill.data.engines.base import Engine, Prosody, SynthesisError
 from crossdistill.data.grammar import Phrasing, load_grammar
 from crossdistill.data.label_noise import (
     LABEL_NOISE_FILE,
@@ -38,11 +44,10 @@ from crossdistill.data.label_noise import (
     choose_label_noise,
     write_label_noise,
 )
-from crossdistill.data.speakers import SpeakerConfig, get_preset, sample_speaker, voice_variants
+from crossdistill.data.speakers import SpeakerConfig, draw_speaker, engine_timbres, get_preset
 from crossdistill.data.splits import DEFAULT_SPLIT, Partition, SplitLayout, check_split_kind, layout_split
 
-if TYPE_CHECKING:
-    from crossdistill.data.espeak import ESpeak
+log = logging.getLogger(__name__)
 
 FORMAT_NAME = "crossdistill-synthetic-fsc"
 FORMAT_VERSION = 1
@@ -53,6 +58,7 @@ TIME_DECIMALS = 4
 # Independent random streams, so that changing one plan never shifts another.
 _STREAM_SPEAKERS, _STREAM_SPLIT, _STREAM_PLAN, _STREAM_UTTERANCE, _STREAM_CHANNEL, _STREAM_LABEL_NOISE = range(1, 7)
 _STREAM_SPLIT_LAYOUT = 7  # the challenge splits' partitions of phrasings or voices (crossdistill.data.splits)
+_STREAM_ENGINE = 8  # each speaker's engine, when there are several
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,14 @@ class SynthesizedUtterance:
     phonemes: list[tuple[str, float, float]]
 
 
+@dataclass(frozen=True)
+class SpeakerResult:
+    """A speaker's written utterances, and those it could not say (``path``, ``voice``, ``text``, ``reason``)."""
+
+    utterances: list[SynthesizedUtterance]
+    dropped: list[dict[str, str]]
+
+
 def synthesize_corpus(
     out_dir: str | os.PathLike,
     preset: str = "default",
@@ -97,6 +111,7 @@ def synthesize_corpus(
     test_speakers: int | None = None,
     label_noise: float | None = None,
     split: str = DEFAULT_SPLIT,
+    engines: str | Sequence[str] | None = None,
 ) -> Path:
     """Synthesize a corpus in the FSC layout into ``out_dir`` and return its path.
 
@@ -113,6 +128,11 @@ def synthesize_corpus(
         see ``crossdistill.data.label_noise``. The audio does not depend on it.
       split: ``random`` (speaker-disjoint), ``unseen-utterance`` or ``unseen-speaker``; see
         ``crossdistill.data.splits``. Recorded in ``corpus.json`` (options and the partition under ``split``).
+      engines: the synthesis engines, ``espeak,flite,festival``-style or ``all`` (default: eSpeak NG alone, the
+        corpus made before engines existed); an engine or voice not installed is skipped with a logged note, and
+        ``corpus.json`` records the engines and voices used and what was skipped. An utterance a voice cannot
+        say is skipped (logged, listed under ``dropped`` in ``corpus.json``); the CSVs list exactly the audio
+        written.
     """
     chosen = get_preset(preset)
     n_speakers = chosen.speakers if speakers is None else int(speakers)
@@ -126,6 +146,7 @@ def synthesize_corpus(
     valid_speakers = chosen.valid_speakers if valid_speakers is None else int(valid_speakers)
     test_speakers = chosen.test_speakers if test_speakers is None else int(test_speakers)
     noise = check_label_noise(chosen.label_noise if label_noise is None else label_noise)
+    selection = resolve_engines(parse_engines(engines))
     options = {
         "preset": chosen.name,
         "difficulty": chosen.difficulty,
@@ -138,21 +159,26 @@ def synthesize_corpus(
     options.update({key: value for key, value in extra.items() if value is not None})
     if split != DEFAULT_SPLIT:
         options["split"] = split
+    options.update(selection.options())
     out_dir = Path(out_dir).absolute()
     if _existing_corpus_matches(out_dir, options):
         return out_dir
 
-    plan = plan_corpus(n_speakers, per_speaker, chosen.difficulty, seed, split, valid_speakers, test_speakers)
+    plan = plan_corpus(
+        n_speakers, per_speaker, chosen.difficulty, seed, split, valid_speakers, test_speakers, selection.voices
+    )
     configs, split_of, plans, layout = plan.speakers, plan.split_of, plan.utterances, plan.layout
-    train_intents = [u.phrasing.intent for i, split in enumerate(split_of) if split == "train" for u in plans[i]]
-    wrong_intents = choose_label_noise(train_intents, noise, np.random.default_rng([seed, _STREAM_LABEL_NOISE]))
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         tasks = [SpeakerTask(configs[i], i, tuple(plans[i]), int(seed), str(staging)) for i in range(n_speakers)]
-        results = _run_tasks(tasks, jobs, progress)
-        _write_tables(staging, split_of, configs, results, options, wrong_intents, layout.record())
+        results, dropped = _keep_consistent(staging, split_of, _run_tasks(tasks, jobs, progress))
+        # Chosen among the utterances written (the same as among those planned when none was dropped).
+        train_intents = [u.phrasing.intent for i, s in enumerate(split_of) if s == "train" for u in results[i]]
+        wrong_intents = choose_label_noise(train_intents, noise, np.random.default_rng([seed, _STREAM_LABEL_NOISE]))
+        engine_record = None if selection.is_default and not dropped else _engine_record(selection, configs, dropped)
+        _write_tables(staging, split_of, configs, results, options, wrong_intents, layout.record(), engine_record)
         _publish(staging, out_dir)
     finally:
         if staging.exists():
@@ -186,15 +212,25 @@ def plan_corpus(
     split: str = DEFAULT_SPLIT,
     valid_speakers: int | None = None,
     test_speakers: int | None = None,
+    engine_voices: dict[str, Sequence[str]] | None = None,
 ) -> CorpusPlan:
-    """Plan a corpus from the seed alone (each decision from its own random stream), without synthesizing it."""
+    """Plan a corpus from the seed alone (each decision from its own random stream), without synthesizing it.
+
+    ``engine_voices``: the usable engines and their voices (``EngineSelection.voices``; default eSpeak alone).
+    """
     grammar = load_grammar()
+    engine_voices = {"espeak": ()} if engine_voices is None else engine_voices
     split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]), valid_speakers, test_speakers)
     layout_rng = np.random.default_rng([seed, _STREAM_SPLIT_LAYOUT])
-    layout = layout_split(split, split_of, grammar.phrasings, voice_variants(), layout_rng)
+    layout = layout_split(split, split_of, grammar.phrasings, engine_timbres(engine_voices), layout_rng)
     configs = [
-        sample_speaker(
-            np.random.default_rng([seed, _STREAM_SPEAKERS, i]), f"spk{i:03d}", difficulty, layout.variants_of(s)
+        draw_speaker(
+            np.random.default_rng([seed, _STREAM_ENGINE, i]),
+            np.random.default_rng([seed, _STREAM_SPEAKERS, i]),
+            f"spk{i:03d}",
+            difficulty,
+            engine_voices,
+            layout.variants_of(s),
         )
         for i, s in enumerate(split_of)
     ]
@@ -272,64 +308,77 @@ def plan_utterances(
 
 @dataclass(frozen=True)
 class SpokenUtterance:
-    """One rendered utterance and its alignment in samples of eSpeak's output (before rendering).
+    """One rendered utterance and its alignment in samples of the engine's output (before rendering).
 
-    ``seconds(sample)`` maps such a sample to its time in ``rendered.pcm``.
+    ``seconds(sample)`` maps such a sample to its time in ``rendered.pcm``. Phone labels are in the engine's phone
+    set ``phone_set`` (``crossdistill.data.engines.phones`` maps them).
     """
 
     rendered: Rendered
     words: list[tuple[str, int, int]]
     phonemes: list[tuple[str, int, int]]
+    phone_set: str = "espeak"
 
     def seconds(self, sample: int) -> float:
-        """Time in the rendered recording of eSpeak output sample ``sample``."""
+        """Time in the rendered recording of engine output sample ``sample``."""
         return self.rendered.offset_s + sample * self.rendered.seconds_per_source_sample
 
 
 def speak_utterance(
-    engine: ESpeak, speaker: SpeakerConfig, channel: Channel, rng: np.random.Generator, text: str
+    engine: Engine, speaker: SpeakerConfig, channel: Channel, rng: np.random.Generator, text: str
 ) -> SpokenUtterance:
     """Say ``text`` as ``speaker`` (with this utterance's rate and pitch jitter) and record it through ``channel``.
 
     Every random draw comes from ``rng``, in a fixed order, so the same generator state gives the same audio
-    (given eSpeak's own state: see ``crossdistill.data.espeak``).
+    (given eSpeak's own state: see ``crossdistill.data.espeak``). Raises ``SynthesisError`` when the voice cannot
+    say ``text``; audio at another rate than the voice's known one is resampled all the same, with a note.
     """
     rate_jitter, pitch_jitter = rng.uniform(-speaker.jitter, speaker.jitter, size=2)
-    engine.set_prosody(
-        rate=int(np.clip(round(speaker.rate * (1 + rate_jitter)), 80, 450)),
+    prosody = Prosody(
+        rate_wpm=int(np.clip(round(speaker.rate * (1 + rate_jitter)), 80, 450)),
         pitch=int(np.clip(round(speaker.pitch * (1 + pitch_jitter)), 0, 100)),
         pitch_range=speaker.pitch_range,
         word_gap=speaker.word_gap,
+        seed=int(rng.integers(1 << 31)),
     )
-    engine.set_random_seed(int(rng.integers(1 << 31)))
-    synthesis = engine.synthesize(text)
-    words, phonemes = build_alignment(
-        text,
-        [(p.name, p.sample, p.text_position) for p in synthesis.phonemes],
-        [(w.text_position, w.sample) for w in synthesis.words],
-        synthesis.audio.shape[0],
-        engine.phonemize_word,
-    )
+    synthesis = engine.synthesize(text, speaker.voice, prosody)
+    if synthesis.audio.size == 0:
+        raise SynthesisError(f"{speaker.engine} voice {speaker.voice!r} returned empty audio")
+    known = expected_rate(speaker.engine, speaker.voice.split("+")[0])
+    if known is not None and synthesis.sample_rate != known:
+        log.warning("%s voice %r gave %d Hz audio (expected %d Hz); resampled to %d Hz", speaker.engine,
+                    speaker.voice, synthesis.sample_rate, known, SAMPLE_RATE)  # fmt: skip
     rendered = render(synthesis.audio, synthesis.sample_rate, speaker, channel, rng, SAMPLE_RATE)
-    return SpokenUtterance(rendered, words, phonemes)
+    return SpokenUtterance(rendered, list(synthesis.words), list(synthesis.phones), synthesis.phone_set)
 
 
-def synthesize_speaker(task: SpeakerTask) -> list[SynthesizedUtterance]:
-    """Synthesize and write one speaker's utterances (run it in a fresh process for reproducibility)."""
-    from crossdistill.data.espeak import ESpeak
+def synthesize_speaker(task: SpeakerTask) -> SpeakerResult:
+    """Synthesize and write one speaker's utterances (run it in a fresh process for reproducibility).
 
-    engine = ESpeak.get()
+    An utterance the voice cannot say is logged and left out (no file written), with its reason.
+    """
+    from crossdistill.data.engines import open_engine
+    from crossdistill.data.engines.phones import to_espeak_names
+
     speaker = task.speaker
-    engine.set_voice(speaker.voice)
+    engine = open_engine(speaker.engine)
     channel_rng = np.random.default_rng([task.seed, _STREAM_CHANNEL, task.speaker_index])
     channel = build_channel(speaker, channel_rng, SAMPLE_RATE)
     folder = Path(task.out_root) / "wavs" / "speakers" / speaker.speaker_id
     folder.mkdir(parents=True, exist_ok=True)
-    results = []
+    results, dropped = [], []
     for k, plan in enumerate(task.utterances):
         rng = np.random.default_rng([task.seed, _STREAM_UTTERANCE, task.speaker_index, k])
-        spoken = speak_utterance(engine, speaker, channel, rng, plan.phrasing.text)
         rel_path = f"wavs/speakers/{speaker.speaker_id}/{plan.name}.wav"
+        try:
+            spoken = speak_utterance(engine, speaker, channel, rng, plan.phrasing.text)
+            labels = to_espeak_names(spoken.phone_set, [label for label, _, _ in spoken.phonemes])
+        except (SynthesisError, ValueError) as error:
+            log.warning("skipped %s (%s): %s", rel_path, speaker.voice_id, error)
+            dropped.append({"path": rel_path, "voice": speaker.voice_id, "text": plan.phrasing.text,
+                            "reason": str(error)})  # fmt: skip
+            continue
+        phonemes = [(label, s, e) for label, (_, s, e) in zip(labels, spoken.phonemes, strict=True)]
         _write_wav(Path(task.out_root) / rel_path, spoken.rendered.pcm)
         duration = spoken.rendered.pcm.shape[0] / SAMPLE_RATE
 
@@ -344,11 +393,9 @@ def synthesize_speaker(task: SpeakerTask) -> list[SynthesizedUtterance]:
             ]
 
         results.append(
-            SynthesizedUtterance(
-                rel_path, plan.phrasing, duration, to_seconds(spoken.words), to_seconds(spoken.phonemes)
-            )
+            SynthesizedUtterance(rel_path, plan.phrasing, duration, to_seconds(spoken.words), to_seconds(phonemes))
         )
-    return results
+    return SpeakerResult(results, dropped)
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -357,10 +404,53 @@ def _write_wav(path: Path, pcm: np.ndarray) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def _run_tasks(tasks: list[SpeakerTask], jobs: int, progress: bool) -> list[list[SynthesizedUtterance]]:
+def _run_tasks(tasks: list[SpeakerTask], jobs: int, progress: bool) -> list[SpeakerResult]:
     sizes = [len(t.utterances) for t in tasks]
     preload = ["crossdistill.data.synth", "crossdistill.data.effects", "crossdistill.data.espeak"]
     return list(run_in_fresh_processes(synthesize_speaker, tasks, jobs, progress, sizes, preload))
+
+
+def _keep_consistent(
+    root: Path, split_of: list[str], results: list[SpeakerResult]
+) -> tuple[list[list[SynthesizedUtterance]], list[dict[str, str]]]:
+    """Each speaker's written utterances, after dropping held-out ones whose intent no longer occurs in training
+    (their training utterances were dropped; the reader refuses such labels), and every dropped utterance.
+
+    Raises ``ValueError`` (with the reasons) when a split is left with no utterance.
+    """
+    dropped = [d for r in results for d in r.dropped]
+    kept = [list(r.utterances) for r in results]
+    train_intents = {u.phrasing.intent for i, s in enumerate(split_of) if s == "train" for u in kept[i]}
+    for i, split in enumerate(split_of):
+        if split == "train":
+            continue
+        for utt in [u for u in kept[i] if u.phrasing.intent not in train_intents]:
+            (root / utt.path).unlink()
+            kept[i].remove(utt)
+            dropped.append({"path": utt.path, "voice": "", "text": utt.phrasing.text,
+                            "reason": "its intent has no training utterance left"})  # fmt: skip
+    for split in SPLITS:
+        if not any(kept[i] for i, s in enumerate(split_of) if s == split):
+            reasons = "; ".join(sorted({d["reason"] for d in dropped}))
+            raise ValueError(f"no {split} utterance could be synthesized ({reasons})")
+    return kept, dropped
+
+
+def _engine_record(
+    selection: EngineSelection, configs: list[SpeakerConfig], dropped: list[dict[str, str]]
+) -> dict[str, Any]:
+    """What ``corpus.json`` says about engines: per engine the voices its speakers use, what was skipped, and the
+    utterances left out (each with its reason)."""
+    used: dict[str, dict[str, int]] = {}
+    for config in configs:
+        voices = used.setdefault(config.engine, {})
+        voices[config.voice] = voices.get(config.voice, 0) + 1
+    return {
+        "requested": list(selection.requested),
+        "speakers_per_voice": {engine: dict(sorted(voices.items())) for engine, voices in used.items()},
+        "skipped": selection.skipped,
+        "dropped": dropped,
+    }
 
 
 def run_in_fresh_processes(
@@ -401,6 +491,7 @@ def _write_tables(
     options: dict[str, Any],
     wrong_intents: dict[int, tuple[str, str, str]] | None = None,
     split_record: dict[str, Any] | None = None,
+    engine_record: dict[str, Any] | None = None,
 ) -> None:
     (root / "data").mkdir(parents=True, exist_ok=True)
     observed_phonemes: set[str] = set()
@@ -452,6 +543,8 @@ def _write_tables(
                                    "file": f"data/{LABEL_NOISE_FILE}"}  # fmt: skip
     if split_record:
         metadata["split"] = split_record
+    if engine_record:
+        metadata["engines"] = engine_record
     (root / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
 
 

@@ -136,6 +136,7 @@ class FakeSpoken:
     phonemes: list
     offset_s: float
     scale: float
+    phone_set: str = "espeak"
 
     def seconds(self, sample: int) -> float:
         return self.offset_s + sample * self.scale

@@ -8,12 +8,15 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
+    from crossdistill.cli.engine_arguments import add_engines_argument
+
     parser = commands.add_parser("data", help="LibriSpeech-layout corpora: synthesize, check, compute features")
     sub = parser.add_subparsers(dest="asr_data_command", metavar="SUBCOMMAND", required=True)
 
     synth = sub.add_parser(
         "synth",
-        help="synthesize the built-in speech corpus (eSpeak NG voices) in the LibriSpeech layout",
+        help="synthesize the built-in speech corpus (eSpeak NG voices; --engines adds flite, festival) in the "
+        "LibriSpeech layout",
         description="Writes DIR/{train,dev,test}/<speaker>/<chapter>/ (flac + trans.txt), lm/text.txt, "
         "lm/valid.txt, lexicon.txt, alignments/{split}.{words,phones}.ctm and corpus.json. Same options and "
         "seed give byte-identical files; rerunning a killed run finishes it.",
@@ -24,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
     synth.add_argument("--text-source", choices=("sample", "debian"), help="override the preset's text source")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engines_argument(synth)
     synth.set_defaults(handler=run_synth)
 
     info = sub.add_parser(
@@ -84,7 +88,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     out = synthesize_asr_corpus(
         args.out, preset=args.preset, seed=args.seed, jobs=args.jobs, text_source=args.text_source,
-        progress=not args.quiet,
+        progress=not args.quiet, engines=args.engines,
     )  # fmt: skip
     print(json.dumps(summarize_corpus(load_asr_corpus(out, progress=not args.quiet)), indent=1))
     return 0

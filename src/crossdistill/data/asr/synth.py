@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -57,7 +58,10 @@ from crossdistill.data.asr.librispeech import (
     UNFINISHED_MARKER,
 )
 from crossdistill.data.asr.phones import espeak_sequence_to_arpabet
-from crossdistill.data.speakers import SpeakerConfig, sample_speaker
+from crossdistill.data.engines.phones import cmu_to_arpabet
+from crossdistill.data.speakers import SpeakerConfig, draw_speaker, engine_timbres
+
+log = logging.getLogger(__name__)
 
 FORMAT_NAME = "crossdistill-synthetic-librispeech"
 FORMAT_VERSION = 1
@@ -73,6 +77,7 @@ MIN_AM_WORDS, MAX_AM_WORDS = 4, 25  # AM sentence lengths (``text.load_text_spli
 
 # Independent random streams (distinct from paper 000's 1-5 only by convention: the seeds differ anyway).
 _STREAM_SPEAKERS, _STREAM_UTTERANCE, _STREAM_CHANNEL = 11, 12, 13
+_STREAM_ENGINE_VOICES, _STREAM_ENGINE = 14, 15  # several engines: their voices dealt to splits, each speaker's engine
 
 
 @dataclass(frozen=True)
@@ -165,14 +170,24 @@ class SpeakerPlan:
         return f"{self.speaker}-{self.chapter}-{k:04d}"
 
 
-def plan_speakers(preset: AsrPreset, seed: int, sentences: dict[str, Sequence[str]]) -> list[SpeakerPlan]:
+def plan_speakers(
+    preset: AsrPreset,
+    seed: int,
+    sentences: dict[str, Sequence[str]],
+    engine_voices: dict[str, Sequence[str]] | None = None,
+) -> list[SpeakerPlan]:
     """Draw every speaker's voice and assign the sentences, deterministically from ``seed``.
 
-    Speakers are disjoint across splits by id and also by eSpeak voice (language voice + variant): a voice
-    drawn for one split is redrawn (from the speaker's next random stream) for another. A split's speakers
-    read its sentences in order, ``utterances_per_speaker`` each; if the split has fewer sentences than that
-    needs, they are read again from the start (``corpus.json`` counts the repeats).
+    Speakers are disjoint across splits by id and also by voice (eSpeak: language voice + variant): a voice
+    drawn for one split is redrawn (from the speaker's next random stream) for another. With several engines
+    (``engine_voices``, ``EngineSelection.voices``; default eSpeak alone) each speaker draws its engine uniformly,
+    and the voices of flite and festival, which are few, are dealt to the splits beforehand (``deal_voices``) so
+    that every split hears every engine. A split's speakers read its sentences in order,
+    ``utterances_per_speaker`` each; if the split has fewer sentences than that needs, they are read again from
+    the start (``corpus.json`` counts the repeats).
     """
+    engine_voices = {"espeak": ()} if engine_voices is None else engine_voices
+    dealt = deal_voices(engine_voices, np.random.default_rng([seed, _STREAM_ENGINE_VOICES]))
     plans: list[SpeakerPlan] = []
     voice_split: dict[str, str] = {}
     index = 0
@@ -184,8 +199,9 @@ def plan_speakers(preset: AsrPreset, seed: int, sentences: dict[str, Sequence[st
             speaker = SPEAKER_ID_BASE + index
             for attempt in range(MAX_VOICE_DRAWS):
                 rng = np.random.default_rng([seed, _STREAM_SPEAKERS, index, attempt])
-                config = sample_speaker(rng, str(speaker), preset.difficulty)
-                if voice_split.setdefault(config.voice, split) == split:
+                engine_rng = np.random.default_rng([seed, _STREAM_ENGINE, index, attempt])
+                config = draw_speaker(engine_rng, rng, str(speaker), preset.difficulty, engine_voices, dealt[split])
+                if voice_split.setdefault(config.voice_id, split) == split:
                     break
             else:
                 raise ValueError(f"could not draw a voice for speaker {speaker} that no other split uses")
@@ -194,6 +210,29 @@ def plan_speakers(preset: AsrPreset, seed: int, sentences: dict[str, Sequence[st
             plans.append(SpeakerPlan(split, index, speaker, CHAPTER_ID_BASE + index, config, read))
             index += 1
     return plans
+
+
+def deal_voices(engine_voices: dict[str, Sequence[str]], rng: np.random.Generator) -> dict[str, list[str] | None]:
+    """What each split's speakers may sound like (``speakers.engine_timbres`` items; None: anything, eSpeak alone).
+
+    Every eSpeak variant is open to every split (the redraw keeps language voice + variant disjoint); each other
+    engine's voices are shuffled and dealt one to dev, one to test and the rest to train (with two voices: train
+    and test; with one: train only).
+    """
+    if list(engine_voices) == ["espeak"]:
+        return dict.fromkeys(SYNTHETIC_SPLITS)
+    dealt: dict[str, list[str]] = {split: [] for split in SYNTHETIC_SPLITS}
+    for engine, voices in engine_voices.items():
+        if engine == "espeak":
+            for split in SYNTHETIC_SPLITS:
+                dealt[split] += engine_timbres({engine: voices})
+            continue
+        order = [f"{engine}:{voices[i]}" for i in rng.permutation(len(voices))]
+        held_out = {3: ("dev", "test"), 2: ("test",)}.get(min(len(order), 3), ())
+        for split in held_out:
+            dealt[split].append(order.pop())
+        dealt["train"] += order
+    return dealt
 
 
 @dataclass(frozen=True)
@@ -207,23 +246,24 @@ class SpeakerTask:
 
 
 class UnalignableError(ValueError):
-    """eSpeak's word events do not give one segment per transcript word (the utterance is left out)."""
+    """The engine's words do not give one segment per transcript word (the utterance is left out)."""
 
 
 def alignment_in_ms(spoken, sentence: str, duration_ms: int) -> tuple[list[Segment], tuple[Segment, ...]]:
     """Word segments and tiling phone segments of a ``SpokenUtterance``, on whole milliseconds.
 
     Words carry the sentence's (upper-case) words. The eSpeak phonemes go through
-    ``espeak_sequence_to_arpabet`` (the table plus its context rule, the same as the lexicon's G2P); a
+    ``espeak_sequence_to_arpabet`` (the table plus its context rule, the same as the lexicon's G2P), the
+    CMU-set phones of flite and festival through ``engines.phones.cmu_to_arpabet``; a
     phoneme of several phones shares its span equally (``A@`` -> ``AA R``), one that gets no phone of its
     own gives its time to the phone before it, and gaps (pauses) become ``SIL``. Raises ``UnalignableError``
-    when eSpeak's words do not match the sentence one to one (e.g. it merged a word away) or a phoneme has
+    when the engine's words do not match the sentence one to one (e.g. it merged a word away) or a phoneme has
     no ARPAbet mapping.
     """
     words = sentence.split()
     labels = [label for label, _, _ in spoken.words]
     if labels != transcription_words(sentence.lower()) or len(labels) != len(words):
-        raise UnalignableError(f"eSpeak's words {labels} do not match the sentence")
+        raise UnalignableError(f"the engine's words {labels} do not match the sentence")
 
     def ms(sample: int) -> int:
         return min(round(spoken.seconds(sample) * 1000), duration_ms)
@@ -246,9 +286,12 @@ def alignment_in_ms(spoken, sentence: str, duration_ms: int) -> tuple[list[Segme
         spans.append((ms(start), ms(end)))
         previous_end = end
     try:
-        mapped = [
-            phones for name, phones in zip(names, espeak_sequence_to_arpabet(names), strict=True) if name != PAUSE
-        ]
+        if spoken.phone_set == "cmu":
+            mapped = [cmu_to_arpabet(name) for name, _, _ in spoken.phonemes]
+        else:
+            mapped = [
+                phones for name, phones in zip(names, espeak_sequence_to_arpabet(names), strict=True) if name != PAUSE
+            ]
     except ValueError as error:
         raise UnalignableError(str(error)) from None
     runs: list[list] = []  # [phones, start ms, end ms]
@@ -271,18 +314,19 @@ def alignment_in_ms(spoken, sentence: str, duration_ms: int) -> tuple[list[Segme
 def synthesize_speaker(task: SpeakerTask) -> float:
     """Synthesize and write one speaker's chapter, then its ``<speaker>.json``; returns the CPU seconds it took.
 
-    Run it in a fresh process (see ``crossdistill.data.espeak``).
+    Run it in a fresh process (see ``crossdistill.data.espeak``). An utterance the voice cannot say or that
+    cannot be aligned is left out and recorded, with its reason, under ``dropped``.
     """
     import soundfile
 
     cpu_start = time.process_time()
     from crossdistill.data.effects import build_channel
-    from crossdistill.data.espeak import ESpeak
+    from crossdistill.data.engines import open_engine
+    from crossdistill.data.engines.base import SynthesisError
     from crossdistill.data.synth import speak_utterance
 
     plan = task.plan
-    engine = ESpeak.get()
-    engine.set_voice(plan.config.voice)
+    engine = open_engine(plan.config.engine)
     channel = build_channel(plan.config, np.random.default_rng([task.seed, _STREAM_CHANNEL, plan.index]), SAMPLE_RATE)
     folder = Path(task.out_root) / plan.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -290,13 +334,15 @@ def synthesize_speaker(task: SpeakerTask) -> float:
     for k, sentence in enumerate(plan.sentences):
         utt_id = plan.utt_id(k)
         rng = np.random.default_rng([task.seed, _STREAM_UTTERANCE, plan.index, k])
-        spoken = speak_utterance(engine, plan.config, channel, rng, sentence.lower())
-        pcm = spoken.rendered.pcm
-        pcm = pcm[: pcm.shape[0] - pcm.shape[0] % MS_SAMPLES]  # whole milliseconds (trailing padding only)
         try:
+            spoken = speak_utterance(engine, plan.config, channel, rng, sentence.lower())
+            pcm = spoken.rendered.pcm
+            pcm = pcm[: pcm.shape[0] - pcm.shape[0] % MS_SAMPLES]  # whole milliseconds (trailing padding only)
             words, phones = alignment_in_ms(spoken, sentence, pcm.shape[0] // MS_SAMPLES)
-        except UnalignableError as error:
-            dropped.append({"utt_id": utt_id, "voice": plan.config.voice, "sentence": sentence, "reason": str(error)})
+        except (UnalignableError, SynthesisError) as error:
+            log.warning("skipped %s (%s): %s", utt_id, plan.config.voice_id, error)
+            dropped.append({"utt_id": utt_id, "voice": plan.config.voice_id, "sentence": sentence,
+                            "reason": str(error)})  # fmt: skip
             continue
         with atomic_path(folder / f"{utt_id}.flac") as tmp:
             soundfile.write(tmp, pcm, SAMPLE_RATE, subtype="PCM_16", format="FLAC")
@@ -323,6 +369,7 @@ def synthesize_asr_corpus(
     text_source: str | None = None,
     progress: bool = True,
     timings: dict[str, float] | None = None,
+    engines: str | Sequence[str] | None = None,
 ) -> Path:
     """Synthesize (or finish synthesizing) a corpus into ``out_dir`` and return its path.
 
@@ -337,15 +384,20 @@ def synthesize_asr_corpus(
       timings: if given, filled with the wall seconds of the stages this call ran: ``text_s`` (text and
         plan), ``speakers_s`` (synthesis), ``speakers_cpu_s`` (the CPU seconds the workers
         spent in their speakers, start-up excluded), ``shared_s`` (CTMs, LM text, lexicon, corpus.json).
+      engines: the synthesis engines, ``espeak,flite,festival``-style or ``all`` (default: eSpeak NG alone, the
+        corpus made before engines existed); one not installed is skipped with a logged note; the engines and
+        voices used are in the options and ``corpus.json``'s ``engines``.
 
     Raises ``ValueError`` before writing anything for an unknown preset, a folder that holds something
     else, or a text source that cannot be read.
     """
     from crossdistill.data.asr.text import load_text_splits, restrict_to_vocabulary
+    from crossdistill.data.engines import parse_engines, resolve_engines
     from crossdistill.data.synth import run_in_fresh_processes
 
     chosen = get_preset(preset)
     jobs = (os.cpu_count() or 1) if jobs <= 0 else int(jobs)
+    selection = resolve_engines(parse_engines(engines))
     options = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -356,6 +408,7 @@ def synthesize_asr_corpus(
         "text_source": text_source or chosen.text,
         "seed": int(seed),
         **chosen.text_options(),
+        **selection.options(),
     }
     out = Path(out_dir).absolute()
     state = out / UNFINISHED_MARKER
@@ -365,7 +418,8 @@ def synthesize_asr_corpus(
     text = load_text_splits(options["text_source"], seed=int(seed), am_words=(MIN_AM_WORDS, chosen.max_words))
     if chosen.closed_vocabulary is not None:
         text = restrict_to_vocabulary(text, chosen.closed_vocabulary)
-    plans = plan_speakers(chosen, int(seed), {"train": text.am_train, "dev": text.am_dev, "test": text.am_test})
+    sentences = {"train": text.am_train, "dev": text.am_dev, "test": text.am_test}
+    plans = plan_speakers(chosen, int(seed), sentences, selection.voices)
 
     state.mkdir(parents=True, exist_ok=True)
     atomic_write_text(state / OPTIONS_FILE, json.dumps(options, indent=1, sort_keys=True) + "\n")
@@ -462,7 +516,12 @@ def _metadata(plans, results, text, options, vocabulary_size: int) -> dict[str, 
             "repeated_sentences": len(read) - len(set(read)),
         }
         speakers[split] = [{"speaker": p.speaker, "chapter": p.chapter, **p.config.to_dict()} for p in mine]
+    extra = {}
+    if "engines" in options:  # several engines: the voices each split's speakers use (``engine:voice`` but eSpeak's)
+        extra["voices_per_split"] = {split: sorted({p.config.voice_id for p in plans if p.split == split})
+                                     for split in SYNTHETIC_SPLITS}  # fmt: skip
     return {
+        **extra,
         "options": options,
         "sample_rate": SAMPLE_RATE,
         "counts": counts,

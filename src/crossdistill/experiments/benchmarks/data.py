@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> dict:
         start, cpu_start = time.perf_counter(), time.process_time()
         results = [synthesize_speaker(task) for task in tasks]
         synth_wall, synth_cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        audio_s = sum(u.duration for r in results for u in r)
-        paths = [Path(tmp) / u.path for r in results for u in r]
+        audio_s = sum(u.duration for r in results for u in r.utterances)
+        paths = [Path(tmp) / u.path for r in results for u in r.utterances]
 
         config = FeatureConfig(n_mels=args.n_mels)
         best = float("inf")

@@ -1,0 +1,17 @@
+"""``--engines``: the synthesis engines of a synthetic corpus, one definition for both corpora's commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_engines_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--engines`` (checked by ``crossdistill.data.engines.parse_engines`` before anything is written)."""
+    from crossdistill.data.engines import ALL, ENGINE_NAMES
+
+    parser.add_argument(
+        "--engines",
+        metavar="LIST",
+        help=f"synthesis engines, comma-separated from {', '.join(ENGINE_NAMES)}, or {ALL} (default: espeak alone, "
+        "as before engines existed); one not installed is skipped with a note (docs/data.md)",
+    )
