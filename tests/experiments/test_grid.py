@@ -58,3 +58,18 @@ def test_a_misspelled_policy_in_any_cell_stops_the_grid_before_anything_is_writt
     with pytest.raises(ValueError, match=r"cell 'typo'.*unknown weight decision 'dropuot'"):
         plan_grid(grid, [0, 1], out, ["corpus=/c", "acoustic=/a"])
     assert not out.exists() or not any(out.rglob("*")), "no run config is written when any cell is bad"
+
+
+def test_a_grid_planned_before_a_config_key_existed_still_matches(mini_grid, tmp_path):
+    from omegaconf import OmegaConf
+
+    base = ["corpus=/c", "acoustic=/a"]
+    runs, _ = plan_grid(mini_grid, [0], tmp_path / "g", base)
+    older = OmegaConf.to_container(OmegaConf.load(runs[0].config_path))
+    del older["specaugment"]  # the key came with issue 15; the run was planned before it
+    runs[0].config_path.write_text(OmegaConf.to_yaml(OmegaConf.create(older)))
+    text = runs[0].config_path.read_text()
+    plan_grid(mini_grid, [0], tmp_path / "g", base)
+    assert runs[0].config_path.read_text() == text
+    with pytest.raises(ValueError, match="another configuration"):
+        plan_grid(mini_grid, [0], tmp_path / "g", [*base, "specaugment.p=0.5"])

@@ -60,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threads", type=int, help="PyTorch CPU threads (default: one per core; 1 helps on a busy shared machine)"
     )
+    parser.add_argument(
+        "--specaugment",
+        action="store_true",
+        help="SpecAugment on the training batches' log-mels (not in paper 000; docs/training.md)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(handler=run_pretrain)
 
@@ -84,6 +89,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
         accelerator=args.accelerator,
         progress=not args.quiet,
         threads=args.threads,
+        specaugment=args.specaugment,
     )
     metrics = pretrain_acoustic(options)
     if metrics:

@@ -15,9 +15,11 @@ from omegaconf.errors import OmegaConfBaseException
 
 from crossdistill.common.config import settings_without
 from crossdistill.kd import build_objective
+from crossdistill.students.asr.specaugment import SpecAugmentConfig
 from crossdistill.students.configs import config_from_dict
 from crossdistill.students.intent import SLOT_HEADS, IntentConfig
 from crossdistill.students.slu import INTENT_INPUTS, UNFREEZE_SCOPES
+from crossdistill.train.specaugment import slu_specaugment_config
 
 SUPERVISED_MODES = ("intent", "slots")
 OPTIMIZERS = ("adam", "sgd")
@@ -56,6 +58,8 @@ class TrainConfig:
     module, front end included, trains).
     objective: a ``crossdistill.kd.build_objective`` mapping (terms with distance and policy, or LST).
     epochs, batch_size, optimizer (adam or sgd), lr, weight_decay, seed: the optimisation.
+    specaugment: SpecAugment on the log-mels at training time (``crossdistill.train.specaugment``); off by default,
+    and only with ``unfreeze`` word or all (a frozen module's outputs are cached, so there is nothing to mask).
     shuffle: shuffle training batches (off only for checks that compare runs step by step).
     num_workers: DataLoader workers. threads: torch CPU threads (None: torch's default); on a shared CPU, 1 often
     beats 2 for these small recurrent models.
@@ -76,6 +80,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
+    specaugment: SpecAugmentConfig = field(default_factory=slu_specaugment_config)
     shuffle: bool = True
     num_workers: int = 0
     threads: int | None = None
@@ -129,6 +134,12 @@ def check_train_config(config: DictConfig, where: str = "") -> None:
             raise ValueError(f"intent.dropout must lie in [0, 1), got {intent.dropout}")
         objective = build_objective(to_plain(config.objective))
         _check_objective(objective, config)
+        SpecAugmentConfig(**to_plain(config.specaugment)).validate()
+        if config.specaugment.enabled and config.unfreeze == "none":
+            raise ValueError(
+                "specaugment.enabled needs unfreeze=word or all: with unfreeze=none the frozen acoustic module's "
+                "outputs are computed once and cached, so no features reach training to be masked"
+            )
     except (ValueError, TypeError, KeyError) as error:
         raise ValueError(f"bad training config{where}: {error}") from error
 
@@ -153,8 +164,15 @@ TRAINER_EXECUTION_KEYS = ("progress_bar",)
 
 
 def run_identity(config: DictConfig) -> dict[str, Any]:
-    """The settings that a resumed run must share with the run it continues (all but ``EXECUTION_KEYS``)."""
-    return settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
+    """The settings that a resumed run must share with the run it continues (all but ``EXECUTION_KEYS``).
+
+    ``specaugment`` counts only when it is on: a run made before the option existed (its ``config.yaml`` lacks it)
+    is the same run as one with SpecAugment off.
+    """
+    identity = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
+    if not (identity.get("specaugment") or {}).get("enabled"):
+        identity.pop("specaugment", None)
+    return identity
 
 
 def to_plain(config: DictConfig) -> dict[str, Any]:

@@ -9,8 +9,10 @@ import torch
 from torch import Tensor
 
 from crossdistill.kd import LabelInterpolationObjective, StepContext, supervised_cross_entropy
+from crossdistill.students.asr.specaugment import BatchSpecAugment
 from crossdistill.students.intent import utterance_correct
 from crossdistill.train.intent_data import batch_targets, teacher_tensors
+from crossdistill.train.specaugment import augment_batch
 
 EVAL_SPLITS = ("valid", "test")  # the order of the validation loaders
 
@@ -30,6 +32,7 @@ class IntentDistillationModule(pl.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         optimizer: str = "adam",
+        augment: BatchSpecAugment | None = None,
     ):
         super().__init__()
         self.optimizer_name = optimizer
@@ -38,6 +41,7 @@ class IntentDistillationModule(pl.LightningModule):
         self.supervised = supervised
         self.lr = lr
         self.weight_decay = weight_decay
+        self.augment = augment  # SpecAugment on training batches (crossdistill.train.specaugment), or None
         self.history: list[dict] = []
         self._lambda_sums: dict[str, Tensor] = {}
         self._record: dict = {}
@@ -54,7 +58,7 @@ class IntentDistillationModule(pl.LightningModule):
         return outputs, targets, per_sample, utterance_correct(outputs, targets)
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        outputs, targets, supervised, correct = self._step_outputs(batch)
+        outputs, targets, supervised, correct = self._step_outputs(augment_batch(batch, self.augment))
         context = StepContext(epoch=self.current_epoch + 1, max_epoch=self.trainer.max_epochs, student_correct=correct)
         if isinstance(self.objective, LabelInterpolationObjective):
             target = targets[self.objective.student_head]

@@ -53,6 +53,7 @@ from crossdistill.train.resume import (
     refuse_other_settings,
     run_loggers,
 )
+from crossdistill.train.specaugment import augment_batch, build_augment, slu_specaugment_config
 
 RUN_FILE = "pretrain_run.json"
 METRICS_FILE = "metrics.json"
@@ -89,11 +90,12 @@ class LabelCounts(Metric):
 class AcousticPretrainer(pl.LightningModule):
     """Lightning wrapper: trains an :class:`AcousticModule` on frame-wise phoneme and word targets."""
 
-    def __init__(self, acoustic: dict[str, Any], lr: float = 1e-3) -> None:
+    def __init__(self, acoustic: dict[str, Any], lr: float = 1e-3, specaugment: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()  # plain dicts and numbers only: checkpoints load with weights_only
         self.module = AcousticModule(config_from_dict(AcousticConfig, acoustic, "acoustic"))
         self.lr = lr
+        self.augment = build_augment(slu_specaugment_config(enabled=specaugment), self.module.input_kind)
         sizes = {"phoneme": self.module.config.n_phonemes, "word": self.module.config.n_words}
         self.accuracy = torch.nn.ModuleDict(
             {
@@ -130,7 +132,7 @@ class AcousticPretrainer(pl.LightningModule):
         return loss
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        return self._step(augment_batch(batch, self.augment), "train")
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._step(batch, "valid")
@@ -180,7 +182,7 @@ def pretrain_acoustic(options: PretrainOptions) -> dict[str, Any]:
 
     phonemes, words = build_vocabularies(corpus)
     config = acoustic_preset(options.preset, options.frontend, n_phonemes=len(phonemes), n_words=len(words))
-    model = AcousticPretrainer(config_to_dict(config), lr=options.lr)
+    model = AcousticPretrainer(config_to_dict(config), lr=options.lr, specaugment=options.specaugment)
     data = PretrainDataModule(
         corpus,
         config,

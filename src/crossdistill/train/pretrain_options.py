@@ -26,6 +26,8 @@ class PretrainOptions:
       accelerator, devices: Lightning's. progress: progress bars (drawn only on a terminal).
       threads: CPU threads for PyTorch (None: PyTorch's default, one per core). On a machine shared with
         other jobs, 1 avoids thread oversubscription, which can slow these small recurrent models tenfold.
+      specaugment: mask the training batches' log-mels (``crossdistill.train.specaugment``; not in paper 000, off by
+        default; log-mel front end only).
     """
 
     corpus: str
@@ -43,6 +45,7 @@ class PretrainOptions:
     devices: int = 1
     progress: bool = True
     threads: int | None = None
+    specaugment: bool = False
 
     def __post_init__(self) -> None:
         from crossdistill.students.frontends import FRONTENDS
@@ -57,8 +60,13 @@ class PretrainOptions:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.max_utterances is not None and self.max_utterances < 1:
             raise ValueError(f"--max-utterances must be at least 1, got {self.max_utterances}")
+        if self.specaugment and self.frontend != "logmel":
+            raise ValueError(f"--specaugment masks log-mel features; the {self.frontend} front end reads the waveform")
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (``epochs`` may grow)."""
         keep = ("preset", "frontend", "batch_size", "lr", "seed", "max_utterances")
-        return {key: getattr(self, key) for key in keep}
+        identity = {key: getattr(self, key) for key in keep}
+        if self.specaugment:  # only when on: runs made before the option existed keep their identity
+            identity["specaugment"] = True
+        return identity

@@ -19,6 +19,7 @@ from crossdistill.common.progress import show_progress
 from crossdistill.data.corpus import load_corpus
 from crossdistill.data.loading import speech_datasets
 from crossdistill.kd import build_objective
+from crossdistill.students.asr.specaugment import SpecAugmentConfig
 from crossdistill.students.intent import IntentConfig, supervised_heads
 from crossdistill.students.slu import SLUStudent, build_student
 from crossdistill.train.acoustic_inputs import feature_config_for
@@ -40,6 +41,7 @@ from crossdistill.train.resume import (
     refuse_other_settings,
     run_loggers,
 )
+from crossdistill.train.specaugment import build_augment
 from crossdistill.train.teacher_tensors import open_teacher_lookup
 from crossdistill.train.utterance_correctness import (
     TEST_CORRECTNESS_FILE,
@@ -113,6 +115,7 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
     corpus = load_corpus(config.corpus)
     objective = build_objective(to_plain(config.objective))
     student = build_run_student(config, corpus)
+    augment = build_augment(SpecAugmentConfig(**to_plain(config.specaugment)), student.acoustic.input_kind)
     teacher_keys = sorted(objective.teacher_keys())
     lookup = open_teacher_lookup(config.teacher_cache, teacher_keys, corpus) if teacher_keys else None
     out = Path(config.out)
@@ -127,7 +130,7 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
         datasets, collate = audio_datasets(student, corpus, lookup, progress), collate_audio
     data = IntentDataModule(datasets, config.batch_size, config.num_workers, config.seed, config.shuffle, collate)
     module = IntentDistillationModule(
-        student, objective, config.supervised, config.lr, config.weight_decay, config.optimizer
+        student, objective, config.supervised, config.lr, config.weight_decay, config.optimizer, augment
     )
 
     resume = find_resume_point(out / "checkpoints")
