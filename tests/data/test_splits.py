@@ -15,7 +15,7 @@ from crossdistill.data.corpus import load_corpus
 from crossdistill.data.grammar import Phrasing, load_grammar
 from crossdistill.data.speakers import voice_variants
 from crossdistill.data.splits import (
-    SPLIT_KINDS,
+    SINGLE_ENGINE_SPLIT_KINDS,
     Partition,
     check_every_intent_trained,
     layout_split,
@@ -121,14 +121,14 @@ def test_unseen_speaker_has_disjoint_speakers_and_voices(size):
 
 
 @settings(max_examples=25, deadline=None)
-@given(sizes, st.sampled_from(SPLIT_KINDS))
+@given(sizes, st.sampled_from(SINGLE_ENGINE_SPLIT_KINDS))  # unseen-engine: tests/data/test_synth_engines.py
 def test_plans_are_deterministic_given_the_seed(size, kind):
     args = (size["n_speakers"], size["per_speaker"], 0.5, size["seed"], kind)
     assert plan_corpus(*args) == plan_corpus(*args)
 
 
 def test_the_kinds_plan_different_corpora():
-    plans = {kind: plan_corpus(20, 30, 1.0, 0, kind) for kind in SPLIT_KINDS}
+    plans = {kind: plan_corpus(20, 30, 1.0, 0, kind) for kind in SINGLE_ENGINE_SPLIT_KINDS}
     utterances = {kind: [[u.phrasing.text for u in s] for s in plan.utterances] for kind, plan in plans.items()}
     assert utterances["unseen-utterance"] != utterances["random"]
     assert utterances["unseen-speaker"] == utterances["random"]  # same words, other voices

@@ -14,7 +14,7 @@ from crossdistill.data.corpus import load_corpus
 from crossdistill.data.engines import festival, installed_engines
 from crossdistill.data.engines.base import SynthesisError
 from crossdistill.data.engines.phones import CMU_TO_ESPEAK
-from crossdistill.data.synth import synthesize_corpus, synthesize_speaker
+from crossdistill.data.synth import plan_corpus, synthesize_corpus, synthesize_speaker
 
 TINY = {"preset": "tiny", "speakers": 6, "utterances_per_speaker": 4, "seed": 0, "progress": False}
 INSTALLED = [name for name in installed_engines() if name != "espeak"]
@@ -128,3 +128,18 @@ def test_an_utterance_a_voice_cannot_say_is_skipped_and_the_tables_list_exactly_
     assert chosen["text"] not in {u.transcription for u in corpus.utterances()}
     for split in corpus.splits:
         assert set(load_alignments(corpus, split)) == {u.utt_id for u in corpus.splits[split]}
+
+
+def test_the_unseen_engine_split_keeps_the_random_splits_speakers_and_adds_the_held_out_engines():
+    voices = {"espeak": (), "flite": ("kal16", "slt")}
+    plan = plan_corpus(20, 3, 0.5, 0, "unseen-engine", engine_voices=voices, held_out_engine="flite")
+    random = plan_corpus(20, 3, 0.5, 0, "random")
+    # The first 20 speakers are the random split's (eSpeak alone, as flite is held out), speaker for speaker.
+    assert plan.split_of[:20] == random.split_of and plan.speakers[:20] == random.speakers
+    assert plan.utterances[:20] == random.utterances
+    extra = plan.split_of[20:]
+    assert extra == ["test_unseen_engine"] * random.split_of.count("test")
+    assert {s.engine for s in plan.speakers[20:]} == {"flite"} and {s.engine for s in plan.speakers[:20]} == {"espeak"}
+    train_intents = {u.phrasing.intent for i, s in enumerate(plan.split_of) if s == "train" for u in plan.utterances[i]}
+    assert all(u.phrasing.intent in train_intents for utterances in plan.utterances[20:] for u in utterances)
+    assert plan.layout.record() == {"kind": "unseen-engine", "held_out_engine": "flite"}

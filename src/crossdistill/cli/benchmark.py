@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossdistill.cli.grid import parse_seeds
-from crossdistill.data.splits import SPLIT_KINDS
+from crossdistill.data.splits import SINGLE_ENGINE_SPLIT_KINDS
 from crossdistill.experiments.setup import SetupSettings
 
 
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--preset", help=f"corpus preset (default: {SetupSettings.corpus_preset})")
     parser.add_argument(
         "--split",
-        choices=SPLIT_KINDS,
+        choices=SINGLE_ENGINE_SPLIT_KINDS,
         help=f"corpus split (default {SetupSettings.corpus_split}; unseen-utterance: test phrasings never said in "
         "training, docs/splits.md)",
     )

@@ -38,9 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=SPLIT_KINDS,
         default=DEFAULT_SPLIT,
         help="random: speaker-disjoint, every phrasing in every split (default); unseen-utterance: valid/test "
-        "phrasings never said in training; unseen-speaker: valid/test voices never heard in training "
-        "(docs/splits.md)",
+        "phrasings never said in training; unseen-speaker: valid/test voices never heard in training; unseen-engine: "
+        "a second test set, test_unseen_engine, of the --held-out-engine's speakers, an engine train/valid/test never "
+        "use (docs/splits.md)",
     )
+    synth.add_argument("--held-out-engine", help="with --split unseen-engine: the engine kept for its test set")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -104,6 +106,7 @@ def run_synth(args: argparse.Namespace) -> int:
         label_noise=args.label_noise,
         split=args.split,
         engines=args.engines,
+        held_out_engine=args.held_out_engine,
     )
     print(json.dumps(_summary(out)))
     return 0

@@ -4,6 +4,8 @@ Layout (paths relative to the dataset root)::
 
     data/train_data.csv, data/valid_data.csv, data/test_data.csv
         columns: an unnamed index, path, speakerId, transcription, action, object, location
+    data/test_unseen_engine_data.csv          (optional: a second test set, the synthetic corpus's
+                                               ``--split unseen-engine``; read as the split ``test_unseen_engine``)
     wavs/speakers/<speakerId>/<name>.wav      (16 kHz mono; other formats are converted on read)
     data/<split>_alignments.jsonl             (optional: word/phoneme alignments, synthetic corpus only)
     corpus.json                               (optional: metadata written by the synthesizer, incl. labels)
@@ -32,6 +34,8 @@ from crossdistill.common import fingerprint as fingerprint_obj
 from crossdistill.data.audio import conversion_note, note_conversion
 
 SPLITS = ("train", "valid", "test")
+UNSEEN_ENGINE_TEST = "test_unseen_engine"  # speakers of a synthesis engine that train, valid and test never use
+EXTRA_TEST_SPLITS = (UNSEEN_ENGINE_TEST,)  # read when their CSV exists; scored like test, never trained on
 REQUIRED_COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")
 METADATA_FILE = "corpus.json"
 
@@ -159,7 +163,7 @@ class LabelSet:
 
 @dataclass
 class Corpus:
-    """A validated corpus: its root, the three splits and the label set.
+    """A validated corpus: its root, the three splits (and any ``EXTRA_TEST_SPLITS`` it has) and the label set.
 
     ``metadata`` holds ``corpus.json`` when the corpus has one (the synthesizer writes it), else ``{}``.
     ``audio_formats`` counts the audio files per (sample rate, channels), read from their headers when the corpus
@@ -177,15 +181,19 @@ class Corpus:
         return all(alignment_path(self.root, split).is_file() for split in self.splits)
 
     def utterances(self) -> list[Utterance]:
-        """Return all utterances, train then valid then test."""
-        return [u for split in SPLITS for u in self.splits.get(split, [])]
+        """Return all utterances, train then valid then test (then any extra test set)."""
+        return [u for split in (*SPLITS, *EXTRA_TEST_SPLITS) for u in self.splits.get(split, [])]
+
+    def test_splits(self) -> tuple[str, ...]:
+        """The splits a model is scored on: ``test`` and any extra test set the corpus has."""
+        return ("test", *(split for split in EXTRA_TEST_SPLITS if split in self.splits))
 
     @functools.cached_property
     def _fingerprint(self) -> str:
         # Size and modification time stand in for the audio bytes: hashing 30k files on every load is too
         # slow, and a regenerated or replaced file changes at least its mtime, so caches never go stale.
         audio = []
-        for split in SPLITS:
+        for split in (*SPLITS, *EXTRA_TEST_SPLITS):  # the extra test sets only where the corpus has them
             for u in self.splits.get(split, []):
                 stat = u.audio_path.stat()
                 audio.append([split, u.utt_id, u.transcription, *u.intent, stat.st_size, stat.st_mtime_ns])
@@ -220,7 +228,10 @@ def load_corpus(root: str | os.PathLike, check_audio: bool = True) -> Corpus:
     formats: Counter[tuple[int, int]] = Counter()
     for split in SPLITS:
         splits[split], rows[split] = _read_split(root, split, seen_ids, formats if check_audio else None)
-    for split in SPLITS:
+    for split in EXTRA_TEST_SPLITS:
+        if split_csv_path(root, split).is_file():
+            splits[split], rows[split] = _read_split(root, split, seen_ids, formats if check_audio else None)
+    for split in splits:
         # Every split is needed: labels come from train, the epoch is chosen on valid, errors are reported on test.
         if not splits[split]:
             raise CorpusError(f"{split_csv_path(root, split)}: the {split} split is empty (a header and no rows)")
@@ -231,8 +242,9 @@ def load_corpus(root: str | os.PathLike, check_audio: bool = True) -> Corpus:
             raise CorpusError(
                 f"{root / METADATA_FILE}: saved label set differs from the one built from the training split"
             )
-    for split in ("valid", "test"):
-        _check_labels_seen(splits[split], rows[split], labels)
+    for split in splits:
+        if split != "train":
+            _check_labels_seen(splits[split], rows[split], labels)
     note = conversion_note(formats)
     if note:
         note_conversion(f"corpus {root}: {note}")

@@ -22,6 +22,11 @@ thing only:
   partitioned between train, valid and test, so no valid or test speaker sounds like any training speaker.
   Interpretation: Arora et al. choose test speakers whose demographics and ASR errors differ from training; voice
   variants are the synthetic corpus's nearest equivalent of who is speaking (accents stay shared).
+``unseen-engine`` (with several synthesis engines, ``crossdistill.data.engines``): one engine (all its voices) is kept
+  out of train, valid and test, which are the random split's speakers drawn from the other engines; as many extra
+  speakers as test has, all of the held-out engine, say held-out-style phrasings in a second test set,
+  ``test_unseen_engine`` (``crossdistill.data.corpus.UNSEEN_ENGINE_TEST``). ``test`` stays the usual
+  speaker-disjoint test set, so a model is scored on both: a new voice of a known engine, and an engine never heard.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 RANDOM, UNSEEN_UTTERANCE, UNSEEN_SPEAKER = "random", "unseen-utterance", "unseen-speaker"
-SPLIT_KINDS = (RANDOM, UNSEEN_UTTERANCE, UNSEEN_SPEAKER)
+UNSEEN_ENGINE = "unseen-engine"
+SPLIT_KINDS = (RANDOM, UNSEEN_UTTERANCE, UNSEEN_SPEAKER, UNSEEN_ENGINE)
+SINGLE_ENGINE_SPLIT_KINDS = (RANDOM, UNSEEN_UTTERANCE, UNSEEN_SPEAKER)  # those that need no --engines
 DEFAULT_SPLIT = RANDOM
 SPLIT_NAMES = ("train", "valid", "test")
 PHRASINGS_PER_HELD_OUT = 8  # Arora et al.: an intent with n phrasings gives max(1, n // 8) of them to test
@@ -111,11 +118,13 @@ class SplitLayout:
       kind: one of ``SPLIT_KINDS``.
       phrasings: the phrasings each split may say (``None``: the random split's rule, every speaker draws from all).
       variants: the voice variants each split's speakers may use (``None``: every speaker draws from all).
+      held_out_engine: the engine kept for the unseen-engine test set (``None`` for the other kinds).
     """
 
     kind: str
     phrasings: Partition[Phrasing] | None = None
     variants: Partition[str] | None = None
+    held_out_engine: str | None = None
 
     def variants_of(self, split: str) -> tuple[str, ...] | None:
         """The variants a speaker of ``split`` may use (``None``: all)."""
@@ -130,15 +139,26 @@ class SplitLayout:
             record["phrasings"] = partition_record(self.phrasings)
         if self.variants is not None:
             record["variants"] = partition_record(self.variants)
+        if self.held_out_engine is not None:
+            record["held_out_engine"] = self.held_out_engine
         return record
 
 
 def layout_split(
-    kind: str, split_of: Sequence[str], phrasings: Sequence[Phrasing], variants: Sequence[str], rng: np.random.Generator
+    kind: str,
+    split_of: Sequence[str],
+    phrasings: Sequence[Phrasing],
+    variants: Sequence[str],
+    rng: np.random.Generator,
+    held_out_engine: str | None = None,
 ) -> SplitLayout:
     """The layout of split ``kind`` for speakers assigned ``split_of``: held-out voice variants in proportion to the
-    held-out speakers (at least one per split)."""
+    held-out speakers (at least one per split); for ``unseen-engine``, the engine ``held_out_engine``."""
     check_split_kind(kind)
+    if (kind == UNSEEN_ENGINE) != (held_out_engine is not None):
+        raise ValueError(f"--held-out-engine goes with --split {UNSEEN_ENGINE}, and that split needs it")
+    if kind == UNSEEN_ENGINE:
+        return SplitLayout(kind, held_out_engine=held_out_engine)
     if kind == UNSEEN_UTTERANCE:
         return SplitLayout(kind, phrasings=partition_phrasings(phrasings, rng))
     if kind == UNSEEN_SPEAKER:

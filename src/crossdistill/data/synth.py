@@ -32,9 +32,17 @@ from tqdm import tqdm
 from crossdistill.common.progress import show_progress
 from crossdistill.data.alignments import phoneme_inventory_path
 from crossdistill.data.audio import SAMPLE_RATE
-from crossdistill.data.corpus import METADATA_FILE, SPLITS, LabelSet, alignment_path, split_csv_path
+from crossdistill.data.corpus import (
+    EXTRA_TEST_SPLITS,
+    METADATA_FILE,
+    SPLITS,
+    UNSEEN_ENGINE_TEST,
+    LabelSet,
+    alignment_path,
+    split_csv_path,
+)
 from crossdistill.data.effects import Channel, Rendered, build_channel, render
-from crossdistill.data.engines import EngineSelection, expected_rate, parse_engines, resolve_engines
+from crossdistill.data.engines import ENGINE_NAMES, EngineSelection, expected_rate, parse_engines, resolve_engines
 from crossdistill.data.engines.base import Engine, Prosody, SynthesisError
 from crossdistill.data.grammar import Phrasing, load_grammar
 from crossdistill.data.label_noise import (
@@ -45,7 +53,14 @@ from crossdistill.data.label_noise import (
     write_label_noise,
 )
 from crossdistill.data.speakers import SpeakerConfig, draw_speaker, engine_timbres, get_preset
-from crossdistill.data.splits import DEFAULT_SPLIT, Partition, SplitLayout, check_split_kind, layout_split
+from crossdistill.data.splits import (
+    DEFAULT_SPLIT,
+    UNSEEN_ENGINE,
+    Partition,
+    SplitLayout,
+    check_split_kind,
+    layout_split,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +127,7 @@ def synthesize_corpus(
     label_noise: float | None = None,
     split: str = DEFAULT_SPLIT,
     engines: str | Sequence[str] | None = None,
+    held_out_engine: str | None = None,
 ) -> Path:
     """Synthesize a corpus in the FSC layout into ``out_dir`` and return its path.
 
@@ -126,13 +142,15 @@ def synthesize_corpus(
       valid_speakers, test_speakers: held-out speakers per split (default: the preset's, else FSC's share).
       label_noise: share of training utterances given a wrong intent, in [0, 1) (default: the preset's);
         see ``crossdistill.data.label_noise``. The audio does not depend on it.
-      split: ``random`` (speaker-disjoint), ``unseen-utterance`` or ``unseen-speaker``; see
+      split: ``random`` (speaker-disjoint), ``unseen-utterance``, ``unseen-speaker`` or ``unseen-engine``; see
         ``crossdistill.data.splits``. Recorded in ``corpus.json`` (options and the partition under ``split``).
       engines: the synthesis engines, ``espeak,flite,festival``-style or ``all`` (default: eSpeak NG alone, the
         corpus made before engines existed); an engine or voice not installed is skipped with a logged note, and
         ``corpus.json`` records the engines and voices used and what was skipped. An utterance a voice cannot
         say is skipped (logged, listed under ``dropped`` in ``corpus.json``); the CSVs list exactly the audio
         written.
+      held_out_engine: with ``split="unseen-engine"``, the engine (one of ``engines``, installed, and not the only
+        one) whose speakers form the second test set ``test_unseen_engine``; train, valid and test never use it.
     """
     chosen = get_preset(preset)
     n_speakers = chosen.speakers if speakers is None else int(speakers)
@@ -147,6 +165,7 @@ def synthesize_corpus(
     test_speakers = chosen.test_speakers if test_speakers is None else int(test_speakers)
     noise = check_label_noise(chosen.label_noise if label_noise is None else label_noise)
     selection = resolve_engines(parse_engines(engines))
+    _check_held_out_engine(split, held_out_engine, selection)
     options = {
         "preset": chosen.name,
         "difficulty": chosen.difficulty,
@@ -159,20 +178,23 @@ def synthesize_corpus(
     options.update({key: value for key, value in extra.items() if value is not None})
     if split != DEFAULT_SPLIT:
         options["split"] = split
+    if held_out_engine is not None:
+        options["held_out_engine"] = held_out_engine
     options.update(selection.options())
     out_dir = Path(out_dir).absolute()
     if _existing_corpus_matches(out_dir, options):
         return out_dir
 
     plan = plan_corpus(
-        n_speakers, per_speaker, chosen.difficulty, seed, split, valid_speakers, test_speakers, selection.voices
-    )
+        n_speakers, per_speaker, chosen.difficulty, seed, split, valid_speakers, test_speakers, selection.voices,
+        held_out_engine,
+    )  # fmt: skip
     configs, split_of, plans, layout = plan.speakers, plan.split_of, plan.utterances, plan.layout
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
-        tasks = [SpeakerTask(configs[i], i, tuple(plans[i]), int(seed), str(staging)) for i in range(n_speakers)]
+        tasks = [SpeakerTask(configs[i], i, tuple(plans[i]), int(seed), str(staging)) for i in range(len(configs))]
         results, dropped = _keep_consistent(staging, split_of, _run_tasks(tasks, jobs, progress))
         # Chosen among the utterances written (the same as among those planned when none was dropped).
         train_intents = [u.phrasing.intent for i, s in enumerate(split_of) if s == "train" for u in results[i]]
@@ -213,23 +235,29 @@ def plan_corpus(
     valid_speakers: int | None = None,
     test_speakers: int | None = None,
     engine_voices: dict[str, Sequence[str]] | None = None,
+    held_out_engine: str | None = None,
 ) -> CorpusPlan:
     """Plan a corpus from the seed alone (each decision from its own random stream), without synthesizing it.
 
     ``engine_voices``: the usable engines and their voices (``EngineSelection.voices``; default eSpeak alone).
+    ``held_out_engine`` (the unseen-engine split): the random split's speakers use the other engines, and as many
+    speakers as test has are added (the next indices), of this engine, in the split ``test_unseen_engine``.
     """
     grammar = load_grammar()
     engine_voices = {"espeak": ()} if engine_voices is None else engine_voices
     split_of = split_speakers(n_speakers, np.random.default_rng([seed, _STREAM_SPLIT]), valid_speakers, test_speakers)
     layout_rng = np.random.default_rng([seed, _STREAM_SPLIT_LAYOUT])
-    layout = layout_split(split, split_of, grammar.phrasings, engine_timbres(engine_voices), layout_rng)
+    seen = {engine: voices for engine, voices in engine_voices.items() if engine != held_out_engine}
+    layout = layout_split(split, split_of, grammar.phrasings, engine_timbres(seen), layout_rng, held_out_engine)
+    if held_out_engine is not None:
+        split_of = split_of + [UNSEEN_ENGINE_TEST] * split_of.count("test")
     configs = [
         draw_speaker(
             np.random.default_rng([seed, _STREAM_ENGINE, i]),
             np.random.default_rng([seed, _STREAM_SPEAKERS, i]),
             f"spk{i:03d}",
             difficulty,
-            engine_voices,
+            {held_out_engine: engine_voices[held_out_engine]} if s == UNSEEN_ENGINE_TEST else seen,
             layout.variants_of(s),
         )
         for i, s in enumerate(split_of)
@@ -429,7 +457,7 @@ def _keep_consistent(
             kept[i].remove(utt)
             dropped.append({"path": utt.path, "voice": "", "text": utt.phrasing.text,
                             "reason": "its intent has no training utterance left"})  # fmt: skip
-    for split in SPLITS:
+    for split in _splits_of(split_of):
         if not any(kept[i] for i, s in enumerate(split_of) if s == split):
             reasons = "; ".join(sorted({d["reason"] for d in dropped}))
             raise ValueError(f"no {split} utterance could be synthesized ({reasons})")
@@ -496,7 +524,7 @@ def _write_tables(
     (root / "data").mkdir(parents=True, exist_ok=True)
     observed_phonemes: set[str] = set()
     train_rows = []
-    for split in SPLITS:
+    for split in _splits_of(split_of):
         rows, alignment_lines = [], []
         for index, utterances in enumerate(results):
             if split_of[index] != split:
@@ -534,7 +562,9 @@ def _write_tables(
         "options": options,
         "sample_rate": SAMPLE_RATE,
         "labels": labels.to_dict(),
-        "splits": {s: [c.speaker_id for c, sp in zip(configs, split_of, strict=True) if sp == s] for s in SPLITS},
+        "splits": {
+            s: [c.speaker_id for c, sp in zip(configs, split_of, strict=True) if sp == s] for s in _splits_of(split_of)
+        },
         "speakers": [c.to_dict() for c in configs],
         "audio_seconds": round(sum(u.duration for r in results for u in r), 3),
     }
@@ -546,6 +576,33 @@ def _write_tables(
     if engine_record:
         metadata["engines"] = engine_record
     (root / METADATA_FILE).write_text(json.dumps(metadata, indent=1) + "\n", encoding="utf-8")
+
+
+def _splits_of(split_of: list[str]) -> tuple[str, ...]:
+    """The corpus's splits: train, valid, test, and the extra test sets that some speaker is in."""
+    return (*SPLITS, *(split for split in EXTRA_TEST_SPLITS if split in split_of))
+
+
+def _check_held_out_engine(split: str, held_out_engine: str | None, selection: EngineSelection) -> None:
+    """Refuse, before any work, an unseen-engine split without a usable held-out engine and another one to train on."""
+    if split != UNSEEN_ENGINE:
+        if held_out_engine is not None:
+            raise ValueError(f"--held-out-engine {held_out_engine!r} goes with --split {UNSEEN_ENGINE}")
+        return
+    if held_out_engine is None:
+        raise ValueError(f"--split {UNSEEN_ENGINE} needs --held-out-engine (one of --engines)")
+    if held_out_engine not in ENGINE_NAMES:
+        raise ValueError(f"--held-out-engine {held_out_engine!r} is unknown; choose one of {', '.join(ENGINE_NAMES)}")
+    if held_out_engine not in selection.requested:
+        raise ValueError(
+            f"--held-out-engine {held_out_engine!r} is not one of --engines {','.join(selection.requested)}"
+        )
+    if held_out_engine not in selection.engines:
+        raise ValueError(
+            f"--held-out-engine {held_out_engine!r} is not installed: {selection.skipped[held_out_engine]}"
+        )
+    if len(selection.engines) < 2:
+        raise ValueError(f"--split {UNSEEN_ENGINE} needs another engine to train on besides {held_out_engine!r}")
 
 
 def _relabel(

@@ -53,6 +53,15 @@ def evaluate_model(
     return result
 
 
+def evaluate_test_sets(
+    model_dir: str | Path, corpus_dir: str | Path, out: str | Path | None = None, batch_size: int = 16
+) -> dict[str, dict[str, Any]]:
+    """``evaluate_model`` on every test set of the corpus: ``test`` and, for an unseen-engine corpus,
+    ``test_unseen_engine`` (``Corpus.test_splits``); returns each split's result."""
+    splits = load_corpus(corpus_dir, check_audio=False).test_splits()
+    return {split: evaluate_model(model_dir, corpus_dir, split, out, batch_size) for split in splits}
+
+
 def score_predictions(truth: list[tuple[str, str, str]], predicted: list[tuple[str, str, str]]) -> dict[str, Any]:
     """Intent error, per-slot errors, per-intent errors and every (true, predicted) pair's count."""
     if not truth or len(truth) != len(predicted):
