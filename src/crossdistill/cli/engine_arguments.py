@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 
 
-def add_engines_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--engines`` (checked by ``crossdistill.data.engines.parse_engines`` before anything is written)."""
+def add_engines_argument(
+    parser: argparse.ArgumentParser, default: str = "espeak alone, as before engines existed"
+) -> None:
+    """Add ``--engines`` (checked by ``crossdistill.data.engines.parse_engines`` before anything is written);
+    ``default`` says what leaving it out means to this command."""
     from crossdistill.data.engines import ALL, ENGINE_NAMES
 
     parser.add_argument(
         "--engines",
         metavar="LIST",
-        help=f"synthesis engines, comma-separated from {', '.join(ENGINE_NAMES)}, or {ALL} (default: espeak alone, "
-        "as before engines existed); one not installed is skipped with a note (docs/data.md)",
+        help=f"synthesis engines, comma-separated from {', '.join(ENGINE_NAMES)}, or {ALL} (default: {default}); one "
+        "not installed is skipped with a note (docs/data.md)",
     )
