@@ -1,12 +1,12 @@
 """Festival (Debian ``festival`` and its ``festvox-*`` voices) as a synthesis engine, over a pipe.
 
 One ``festival --pipe`` process per engine (per worker process) reads Scheme commands from stdin. For each text
-it synthesizes the utterance, saves the wave to a temporary file and prints one line per item of the Segment
-relation: the phone's name, its end time (the voice's own timing: the diphone voices' target durations, the HTS
-voice's generated durations) and the 1-based index of its token (``R:SylStructure.parent.parent.R:Token.parent``;
-0 for a pause, which has no token), then
-the tokens; ``CD-END`` closes the block. A Scheme error inside ``unwind-protect`` prints ``CD-FAIL`` instead, and
-the utterance is skipped; a festival process that dies is restarted for the next text.
+it synthesizes the utterance and prints one line per item of the Segment relation: the phone's name, its end time
+(the voice's own timing: the diphone voices' target durations, the HTS voice's generated durations) and the
+1-based index of its token (``R:SylStructure.parent.parent.R:Token.parent``; 0 for a pause, which has no token),
+then the tokens, then the wave as raw samples on the same pipe (nothing is written to disk); ``CD-END`` closes the
+block. A Scheme error inside ``unwind-protect`` prints ``CD-FAIL`` instead, and the utterance is skipped; a
+festival process that dies is restarted for the next text.
 
 Voices: ``kal_diphone`` (festvox-kallpc16k), ``ked_diphone`` (festvox-kdlpc16k), both residual-LPC diphone
 voices at 16 kHz, and ``cmu_us_slt_arctic_hts`` (festvox-us-slt-hts, an HMM-based voice at 32 kHz, resampled
@@ -19,16 +19,14 @@ has no working pitch control here (``-fm`` changed nothing when tried). Determin
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
+import multiprocessing.util
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from crossdistill.data.engines.base import EngineSynthesis, EngineUnavailable, Prosody, SynthesisError
 
@@ -42,17 +40,23 @@ HTS_VOICES = frozenset({"cmu_us_slt_arctic_hts"})
 SILENCES = frozenset({"pau", "h#", "brth"})
 PROGRAM = "festival"
 
-# Defined once per process: synthesize TEXT into FILE and print its segments, tokens and rate between markers.
+# Defined once per process: synthesize TEXT and print its segments and tokens, then its wave (raw 16-bit samples in
+# the machine's byte order, announced with their count and rate), between markers.
 _PRELUDE = r"""
 (define (cd_token_index seg)
   (item.feat seg "R:SylStructure.parent.parent.R:Token.parent.cd_index"))
-(define (cd_say text file)
+(define (cd_say text)
   (let ((utt (utt.synth (eval (list 'Utterance 'Text text)))) (i 1))
     (mapcar (lambda (tok) (item.set_feat tok "cd_index" i) (set! i (+ i 1))) (utt.relation.items utt 'Token))
-    (utt.save.wave utt file 'riff)
     (mapcar (lambda (s) (format t "CD-SEG %s %f %s\n" (item.name s) (item.feat s "end") (cd_token_index s)))
             (utt.relation.items utt 'Segment))
-    (mapcar (lambda (tok) (format t "CD-TOKEN %s\n" (item.name tok))) (utt.relation.items utt 'Token))))
+    (mapcar (lambda (tok) (format t "CD-TOKEN %s\n" (item.name tok))) (utt.relation.items utt 'Token))
+    (let ((info (wave.info (utt.wave utt))))
+      (format t "CD-WAVE %d %d %d\n" (cadr (assoc 'num_samples info)) (cadr (assoc 'sample_rate info))
+              (cadr (assoc 'num_channels info))))
+    (fflush nil)
+    (utt.save.wave utt "-" 'raw)
+    (fflush nil)))
 (format t "CD-READY\n")
 (fflush nil)
 """
@@ -104,17 +108,14 @@ class FestivalEngine:
     def __init__(self) -> None:
         if program() is None:
             raise EngineUnavailable(f"festival is not installed (Debian package {PROGRAM})")
-        self._folder = Path(tempfile.mkdtemp(prefix="crossdistill-festival-"))
         self._process: subprocess.Popen | None = None
+        self._stderr = None
         self._voice: str | None = None
-        atexit.register(self.close)
+        # Run at exit in the main process and in pool workers alike (atexit handlers do not run in the latter).
+        multiprocessing.util.Finalize(self, self.close, exitpriority=10)
 
     def close(self) -> None:
-        """Stop the festival process and remove the temporary folder."""
-        self._stop()
-        shutil.rmtree(self._folder, ignore_errors=True)
-
-    def _stop(self) -> None:
+        """Stop the festival process."""
         if self._process is not None:
             with contextlib.suppress(OSError):
                 self._process.stdin.close()
@@ -123,46 +124,50 @@ class FestivalEngine:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-            self._process = None
-            self._voice = None
+        self._process, self._voice = None, None
 
-    def _start(self) -> subprocess.Popen:
-        if self._process is None or self._process.poll() is not None:
-            self._process = None
-            self._voice = None
-            stderr = open(self._folder / "stderr.txt", "w", encoding="utf-8")  # noqa: SIM115 (the process owns it)
-            process = subprocess.Popen([program(), "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=stderr, text=True, bufsize=1)  # fmt: skip
-            stderr.close()
-            self._process = process
-            self._read_block(self._send(_PRELUDE), end="CD-READY")
-        return self._process
+    def _start(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            return
+        self._voice = None
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (anonymous: nothing is left behind, kept for messages)
+        self._process = subprocess.Popen([program(), "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self._stderr)  # fmt: skip
+        self._exchange(_PRELUDE, end=b"CD-READY")
 
-    def _send(self, commands: str) -> subprocess.Popen:
+    def _exchange(self, commands: str, end: bytes = b"CD-END") -> tuple[list[str], np.ndarray | None, int]:
+        """Send ``commands``; return the lines printed until ``end``, and the wave and its rate if one came."""
         process = self._process
         try:
-            process.stdin.write(commands)
+            process.stdin.write(commands.encode("utf-8"))
             process.stdin.flush()
         except OSError as error:
+            self._process = None
             raise SynthesisError(f"festival stopped: {error}; {self._stderr_tail()}") from None
-        return process
-
-    def _read_block(self, process: subprocess.Popen, end: str = "CD-END") -> list[str]:
-        lines = []
+        lines, audio, rate = [], None, 0
         while True:
             line = process.stdout.readline()
             if not line:
                 code = process.wait()
                 self._process = None
                 raise SynthesisError(f"festival exited with status {code}; {self._stderr_tail()}")
-            line = line.rstrip("\n")
+            line = line.rstrip(b"\n")
             if line == end:
-                return lines
-            lines.append(line)
+                return lines, audio, rate
+            if line.startswith(b"CD-WAVE "):
+                n, rate, channels = (int(field) for field in line.split()[1:])
+                data = process.stdout.read(2 * n * channels)
+                if channels != 1:
+                    raise SynthesisError(f"festival voice {self._voice!r} returned {channels} channels")
+                audio = np.frombuffer(data, dtype=np.int16).copy()
+            else:
+                lines.append(line.decode("utf-8", errors="replace"))
 
     def _stderr_tail(self) -> str:
-        path = self._folder / "stderr.txt"
-        text = path.read_text(encoding="utf-8", errors="replace").strip() if path.is_file() else ""
+        if self._stderr is None:
+            return "no message"
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", errors="replace").strip()
         return f"its last message: {text.splitlines()[-1]!r}" if text else "no message"
 
     def _select(self, voice: str) -> None:
@@ -172,10 +177,10 @@ class FestivalEngine:
             raise EngineUnavailable(f"festival voice {voice!r} is not one we use (known: {', '.join(VOICES)})")
         # Keep the voice's own intonation and engine settings, to scale them per utterance.
         keep = "(set! cd_hts_params hts_engine_params)" if voice in HTS_VOICES else "(set! cd_lr int_lr_params)"
-        lines = self._read_block(self._send(
-            f"(unwind-protect (begin (voice_{voice}) {keep} (format t \"CD-OK\\n\")) (format t \"CD-FAIL\\n\"))\n"
+        lines, _, _ = self._exchange(
+            f'(unwind-protect (begin (voice_{voice}) {keep} (format t "CD-OK\\n")) (format t "CD-FAIL\\n"))\n'
             '(format t "CD-END\\n")\n(fflush nil)\n'
-        ))  # fmt: skip
+        )
         if lines != ["CD-OK"]:
             raise EngineUnavailable(f"festival cannot select voice {voice!r}: {self._stderr_tail()}")
         self._voice = voice
@@ -197,20 +202,12 @@ class FestivalEngine:
 
         self._start()
         self._select(voice)
-        wav = self._folder / "utterance.wav"
-        wav.unlink(missing_ok=True)
-        command = (
-            f"(unwind-protect (begin {self._prosody_commands(voice, prosody)}"
-            f' (cd_say {_scheme_string(text)} {_scheme_string(str(wav))})) (format t "CD-FAIL\\n"))\n'
-            '(format t "CD-END\\n")\n(fflush nil)\n'
+        lines, audio, rate = self._exchange(
+            f"(unwind-protect (begin {self._prosody_commands(voice, prosody)} (cd_say {_scheme_string(text)}))"
+            ' (format t "CD-FAIL\\n"))\n(format t "CD-END\\n")\n(fflush nil)\n'
         )
-        lines = self._read_block(self._send(command))
-        if "CD-FAIL" in lines or not wav.is_file():
+        if "CD-FAIL" in lines or audio is None:
             raise SynthesisError(f"festival voice {voice!r} failed: {self._stderr_tail()}")
-        audio, rate = soundfile.read(wav, dtype="int16", always_2d=True)
-        if audio.shape[1] != 1:
-            raise SynthesisError(f"festival voice {voice!r} returned {audio.shape[1]} channels")
-        audio = np.ascontiguousarray(audio[:, 0])
         if audio.size == 0:
             raise SynthesisError(f"festival voice {voice!r} returned empty audio")
         phones, tokens = [], []
@@ -220,5 +217,5 @@ class FestivalEngine:
                 phones.append((fields[1], float(fields[2]), int(fields[3]) - 1 if fields[3] != "0" else None))
             elif fields[0] == "CD-TOKEN":
                 tokens.append(line[len("CD-TOKEN ") :])
-        words, segments = segments_from_tokens(text, phones, tokens, int(rate), audio.shape[0], SILENCES)
-        return EngineSynthesis(audio, int(rate), words, segments, PHONE_SET)
+        words, segments = segments_from_tokens(text, phones, tokens, rate, audio.shape[0], SILENCES)
+        return EngineSynthesis(audio, rate, words, segments, PHONE_SET)
