@@ -109,7 +109,9 @@ def assign_groups(group_words: dict[str, int], fractions: SplitFractions, seed: 
     """Return ``{group: part}``: groups in seeded random order fill each held-out part up to its word share.
 
     Each held-out part takes, in turn, every remaining group that still fits under its target (so one huge
-    group never swamps a small part), and at least the smallest remaining group; the rest is ``lm_train``.
+    group never swamps a small part), and at least the smallest remaining group; the rest is ``lm_train``. A part
+    leaves at least one group for each part after it and for ``lm_train`` (on a text of few groups, a part whose
+    target fits many small groups would otherwise take them all).
     """
     order = sorted(group_words)
     random.Random(seed).shuffle(order)
@@ -117,9 +119,12 @@ def assign_groups(group_words: dict[str, int], fractions: SplitFractions, seed: 
     if len(order) < len(SPLITS):
         raise ValueError(f"{len(order)} document groups cannot fill {len(SPLITS)} parts")
     assignment: dict[str, str] = {}
-    for part in _PRIORITY[:-1]:
+    for rank, part in enumerate(_PRIORITY[:-1]):
         target, filled = getattr(fractions, part) * total, 0
+        reserved = len(_PRIORITY) - 1 - rank  # one group for each later part, lm_train included
         for group in order:
+            if len(order) - len(assignment) <= reserved:
+                break
             if group not in assignment and filled + group_words[group] <= target:
                 assignment[group] = part
                 filled += group_words[group]
