@@ -107,3 +107,11 @@ def test_bad_sizes_and_inputs_are_named():
         Seq2SeqConfig(**{**TINY, "eos_id": 40}).validate()
     with pytest.raises(ValueError, match=">= 7 frames"):
         tiny_model()(torch.randn(1, 6, 16), torch.tensor([6]), torch.tensor([[1]]))
+
+
+def test_scaled_token_embeddings_start_at_unit_variance():
+    # The decoder's inputs are embedding * sqrt(d) + positions: at unit variance the token embedding does not dwarf
+    # what cross-attention adds to the residual stream (docs/asr.md, Fig. 3 calibration).
+    model = Seq2SeqASR(Seq2SeqConfig(**{**TINY, "vocab_size": 400, "d_model": 64}))
+    scaled = model.embedding.weight * 64**0.5
+    assert float(scaled.std()) == pytest.approx(1.0, abs=0.05)

@@ -174,6 +174,10 @@ class Seq2SeqASR(nn.Module):
         self.encoder = nn.TransformerEncoder(encoder_layer, config.encoder_layers, enable_nested_tensor=False)
         self.encoder_norm = nn.LayerNorm(d)
         self.embedding = nn.Embedding(vocab, d)
+        # Unit-variance inputs after the sqrt(d) scaling (fairseq's transformer initialization). torch's N(0, 1) init
+        # times sqrt(d) makes the token embedding dwarf what cross-attention adds to the pre-norm residual stream,
+        # and the decoder then learns a language model that ignores the audio (measured: docs/asr.md).
+        nn.init.normal_(self.embedding.weight, std=d**-0.5)
         decoder_layer = nn.TransformerDecoderLayer(
             d, config.num_heads, config.ff_dim, config.dropout, batch_first=True, norm_first=True
         )
