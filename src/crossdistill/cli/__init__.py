@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "demo",
     "benchmark",
     "split_study",
+    "engine_study",
     "simulate",
     "data",
     "teacher",

@@ -10,9 +10,13 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crossdistill.data.splits import DEFAULT_SPLIT
 from crossdistill.train.pretrain_options import PretrainOptions
+
+if TYPE_CHECKING:  # importing crossdistill.data.augment takes seconds; every CLI call imports this module
+    from crossdistill.data.augment.options import AugmentOptions
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,13 @@ class SetupSettings:
     corpus_preset: str = "default"
     corpus_split: str = DEFAULT_SPLIT  # crossdistill.data.splits: random, unseen-utterance or unseen-speaker
     corpus_label_noise: float | None = None  # share of wrong training labels (data.label_noise); None: the preset's
+    corpus_engines: str | None = None  # synthesis engines (``--engines``: espeak,flite,festival or all); None: eSpeak
+    corpus_held_out_engine: str | None = None  # with corpus_split="unseen-engine": the engine only tested on
     student_preset: str = PretrainOptions.preset
     pretrain_epochs: int = 5  # the calibrated benchmark's budget (docs/data.md)
     teacher_arch: str = "transformer"
     teacher_epochs: int = 10
+    with_teacher: bool = True  # False: no teacher and no cache (enough for the vanilla student)
     seed: int = 0
     threads: int = 1
     jobs: int = 2
@@ -39,15 +46,16 @@ class SetupSettings:
 class Setup:
     corpus: Path
     acoustic: Path
-    teacher: Path
-    teacher_cache: Path
+    teacher: Path | None  # None: the settings asked for no teacher
+    teacher_cache: Path | None
     teacher_metrics: dict
     pretrain_metrics: dict
     timings_s: dict = field(default_factory=dict)
 
     def train_overrides(self) -> list[str]:
         """``key=value`` overrides that point a training config (or a grid) at this setup."""
-        return [f"corpus={self.corpus}", f"acoustic={self.acoustic}", f"teacher_cache={self.teacher_cache}"]
+        cache = [f"teacher_cache={self.teacher_cache}"] if self.teacher_cache is not None else []
+        return [f"corpus={self.corpus}", f"acoustic={self.acoustic}", *cache]
 
     def teacher_text_error(self) -> dict[str, float]:
         return {s: self.teacher_metrics["splits"][s]["intent_error"] for s in ("train", "valid", "test")}
@@ -58,8 +66,13 @@ def step(message: str) -> float:
     return time.time()
 
 
-def prepare_setup(out_dir: Path, settings: SetupSettings) -> Setup:
-    """Synthesize the corpus, pre-train the acoustic module, fine-tune the teacher and build its cache."""
+def prepare_setup(out_dir: Path, settings: SetupSettings, augment: AugmentOptions | None = None) -> Setup:
+    """Synthesize the corpus, pre-train the acoustic module, fine-tune the teacher and build its cache.
+
+    ``augment``: run ``crossdistill data augment`` with these options on the corpus (into ``corpus-augmented``) and
+    use its result for everything after synthesis.
+    """
+    from crossdistill.data.augment.run import augment_corpus
     from crossdistill.data.corpus import load_corpus
     from crossdistill.data.synth import synthesize_corpus
     from crossdistill.teachers.text.cache import CacheOptions, build_teacher_cache
@@ -69,12 +82,19 @@ def prepare_setup(out_dir: Path, settings: SetupSettings) -> Setup:
     out = Path(out_dir).absolute()
     timings = {}
 
-    t = step(f"synthesizing the '{settings.corpus_preset}' corpus ({settings.corpus_split} split) with eSpeak NG")
+    engines = settings.corpus_engines or "eSpeak NG"
+    t = step(f"synthesizing the '{settings.corpus_preset}' corpus ({settings.corpus_split} split) with {engines}")
     corpus_dir = synthesize_corpus(out / "corpus", preset=settings.corpus_preset, seed=settings.seed,
                                    jobs=settings.jobs, split=settings.corpus_split,
-                                   label_noise=settings.corpus_label_noise)  # fmt: skip
-    corpus = load_corpus(corpus_dir)
+                                   label_noise=settings.corpus_label_noise, engines=settings.corpus_engines,
+                                   held_out_engine=settings.corpus_held_out_engine)  # fmt: skip
     timings["synthesis"] = time.time() - t
+    if augment is not None:
+        t = step("augmenting the corpus (crossdistill data augment)")
+        corpus_dir = augment_corpus(corpus_dir, out / "corpus-augmented", augment,
+                                    jobs=settings.jobs, progress=False)  # fmt: skip
+        timings["augmentation"] = time.time() - t
+    corpus = load_corpus(corpus_dir)
 
     t = step("pre-training the acoustic module on phoneme and word targets")
     acoustic = out / "acoustic"
@@ -85,6 +105,8 @@ def prepare_setup(out_dir: Path, settings: SetupSettings) -> Setup:
     )  # fmt: skip
     timings["pretrain"] = time.time() - t
 
+    if not settings.with_teacher:
+        return Setup(Path(corpus_dir), acoustic, None, None, {}, pretrain, timings)
     t = step(f"training the text teacher ({settings.teacher_arch}) on the transcripts")
     teacher_dir = out / "teacher"
     if (teacher_dir / "metrics.json").is_file():

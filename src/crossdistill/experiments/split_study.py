@@ -18,20 +18,17 @@ kept when complete, so the same command continues after an interruption.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-
-from omegaconf import OmegaConf
 
 from crossdistill.common import atomic_write_text
 from crossdistill.data.splits import check_split_kind
 from crossdistill.experiments.benchmark import GRID_CONFIG
 from crossdistill.experiments.setup import SetupSettings, prepare_setup, step
+from crossdistill.experiments.vanilla_runs import run_vanilla_seeds, vanilla_test_errors
 
 TEACHER_ARCHS = ("transformer", "scratch")
-VANILLA_CELL = "vanilla"
 RESULTS_JSON, RESULTS_MD = "split_study.json", "split_study.md"
 
 
@@ -52,7 +49,6 @@ def run_split_study(
     The vanilla runs take ``grid_config``'s base settings and vanilla cell.
     """
     from crossdistill.data.corpus import load_corpus
-    from crossdistill.experiments.grid import run_grid
     from crossdistill.teachers.text.training import TrainOptions, train_teacher
 
     for split in splits:
@@ -75,14 +71,11 @@ def run_split_study(
                 corpus = load_corpus(setup.corpus, check_audio=False)
                 teacher_metrics[arch] = train_teacher(corpus, out / split / f"teacher-{arch}", options)
         step(f"vanilla student on the {split} split: {len(seeds)} seeds")
-        vanilla_dir = out / split / "vanilla"
-        grid = vanilla_grid_config(grid_config, vanilla_dir / "grid.yaml")
-        grid_overrides = [*setup.train_overrides(), f"threads={settings.threads}", *overrides]
-        run_grid(grid, list(seeds), vanilla_dir, grid_overrides, settings.jobs)
+        cell_dir = run_vanilla_seeds(setup, settings, out / split / "vanilla", seeds, grid_config, overrides)
         results[split] = {
             "corpus": str(setup.corpus),
             "teachers": {arch: _teacher_errors(metrics) for arch, metrics in teacher_metrics.items()},
-            "vanilla_test_error_pct": _vanilla_errors(vanilla_dir / VANILLA_CELL, seeds),
+            "vanilla_test_error_pct": vanilla_test_errors(cell_dir, seeds),
         }
     summary = {
         "settings": asdict(settings),
@@ -99,36 +92,10 @@ def run_split_study(
     return summary
 
 
-def vanilla_grid_config(grid_config: Path, path: Path) -> Path:
-    """Write at ``path`` a grid config of ``grid_config``'s base and vanilla cell only (one definition of both)."""
-    grid_config = Path(grid_config).resolve()
-    grid = OmegaConf.load(grid_config)
-    cells = grid.get("cells") or {}
-    if VANILLA_CELL not in cells:
-        raise ValueError(f"{grid_config}: no {VANILLA_CELL!r} cell")
-    derived = {
-        "base": OmegaConf.to_container(grid.get("base") or {}),
-        "cells": {VANILLA_CELL: str((grid_config.parent / cells[VANILLA_CELL]).resolve())},
-    }
-    atomic_write_text(path, OmegaConf.to_yaml(OmegaConf.create(derived)))
-    return path
-
-
 def _teacher_errors(metrics: dict) -> dict[str, dict[str, float]]:
     return {
         split: {"utterances_pct": 100 * r["intent_error"], "unique_transcripts_pct": 100 * r["intent_error_unique"]}
         for split, r in metrics["splits"].items()
-    }
-
-
-def _vanilla_errors(cell_dir: Path, seeds: tuple[int, ...]) -> dict[str, float | dict]:
-    per_seed = {seed: 100 * json.loads((cell_dir / f"seed{seed}" / "metrics.json").read_text())["test_error"]
-                for seed in seeds}  # fmt: skip
-    values = list(per_seed.values())
-    return {
-        "per_seed": per_seed,
-        "mean": statistics.mean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else float("nan"),
     }
 
 
