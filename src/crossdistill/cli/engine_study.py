@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossdistill.cli.grid import parse_seeds
-from crossdistill.experiments.benchmark import GRID_CONFIG
-from crossdistill.experiments.setup import SetupSettings
+from crossdistill.cli.study_arguments import add_vanilla_study_arguments, vanilla_study_inputs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,35 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--held-out-engine", default=DEFAULT_HELD_OUT, help="engine only tested on (default %(default)s)"
     )
     parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated settings (default %(default)s)")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds of the vanilla student (default 0,1,2)")
-    parser.add_argument(
-        "--grid",
-        type=Path,
-        default=GRID_CONFIG,
-        help="grid config whose base and vanilla cell the student runs use (default configs/grid/table1.yaml)",
-    )
-    parser.add_argument("--jobs", type=int, default=2, help="processes at once (default 2)")
-    parser.add_argument(
-        "--pretrain-epochs",
-        type=int,
-        default=SetupSettings.pretrain_epochs,
-        help="acoustic pre-training epochs (default %(default)s)",
-    )
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="training overrides for every vanilla run")
+    add_vanilla_study_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from crossdistill.experiments.engine_study import check_engine_study, run_engine_study
 
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-    if not args.grid.is_file():
-        raise FileNotFoundError(f"--grid {args.grid} does not exist")
+    settings, seeds = vanilla_study_inputs(args)
     settings_names = tuple(part.strip() for part in args.settings.split(",") if part.strip())
-    seeds = tuple(parse_seeds(args.seeds))
     check_engine_study(settings_names, args.held_out_engine, seeds)
-    settings = SetupSettings(corpus_preset=args.preset, pretrain_epochs=args.pretrain_epochs, jobs=args.jobs)
     run_engine_study(args.out, settings, settings_names, args.held_out_engine, seeds, args.grid,
                      overrides=tuple(args.overrides))  # fmt: skip
     return 0
