@@ -127,3 +127,30 @@ def test_the_search_runs_on_the_real_model_and_restores_training_mode():
     assert all(len(h.tokens) < 5 and h.normalized == pytest.approx(h.score / (len(h.tokens) + 1)) for h in hypotheses)
     with pytest.raises(ValueError, match="beam must be an integer >= 1"):
         beam_search(model, torch.randn(1, 40, 16), torch.tensor([40]), beam=0)
+
+
+def test_joint_ctc_decoding_scores_each_hypothesis_by_both_models():
+    torch.manual_seed(0)
+    model = Seq2SeqASR(Seq2SeqConfig(vocab_size=8, num_mel_bins=16, conv_channels=4, d_model=16, num_heads=2,
+                                     ff_dim=16, encoder_layers=1, decoder_layers=1, ctc_head=True)).eval()  # fmt: skip
+    features, lengths = torch.randn(2, 60, 16), torch.tensor([60, 44])
+    weight, banned = 0.4, [0, SOS]  # CTC's blank (id 0) is never an output
+    found = beam_search(model, features, lengths, beam=3, max_tokens=6, banned=banned, ctc_weight=weight)
+    assert any(h.tokens for h in found)
+    with torch.no_grad():
+        memory, mask = model.encode(features, lengths)
+        for b, hypothesis in enumerate(found):
+            y = list(hypothesis.tokens)
+            inputs, targets = torch.tensor([[SOS, *y]]), torch.tensor([[*y, EOS]])
+            logits = model(features[b : b + 1, : lengths[b]], lengths[b : b + 1], inputs)[SUPERVISED_HEAD][0]
+            attention = float(torch.log_softmax(logits, -1).gather(1, targets.T).sum())
+            ctc_log_probs = torch.log_softmax(model.ctc(memory[b : b + 1, : int(mask[b].sum())]), -1).transpose(0, 1)
+            ctc = -float(torch.nn.functional.ctc_loss(ctc_log_probs, torch.tensor([y]), mask[b : b + 1].sum(1),
+                                                      torch.tensor([len(y)]), blank=0, reduction="sum"))  # fmt: skip
+            assert hypothesis.score == pytest.approx((1 - weight) * attention + weight * ctc, rel=1e-4, abs=1e-4)
+    with pytest.raises(ValueError, match="joint CTC decoding needs a model trained with its CTC layer"):
+        beam_search(Seq2SeqASR(Seq2SeqConfig(vocab_size=8, num_mel_bins=16, conv_channels=4, d_model=16, num_heads=2,
+                                             ff_dim=16, encoder_layers=1, decoder_layers=1)),
+                    features, lengths, ctc_weight=0.3)  # fmt: skip
+    with pytest.raises(ValueError, match=r"decode ctc_weight must lie in \[0, 1\)"):
+        beam_search(model, features, lengths, ctc_weight=1.0)

@@ -163,20 +163,29 @@ def _without_speed(value):
     return value
 
 
-def test_the_auxiliary_frame_loss_trains_a_phone_layer_that_decoding_ignores(asr_pipeline, tmp_path):
+def test_the_frame_loss_and_joint_ctc_decoding_train_and_decode(asr_pipeline, tmp_path, capsys):
     from crossdistill.data.asr.units import load_units
 
     out = tmp_path / "frame"
-    config = load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, frame_weight=0.5))
-    metrics = train(config)
+    extra = {"frame_weight": 0.5, "ctc_weight": 0.3, "decode.ctc_weight": 0.3}
+    metrics = train(load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, **extra)))
     for record in metrics["history"]:
         for role in ("train", "dev"):
             part = record[role]
-            assert part["frame"] > 0 and part["loss"] == pytest.approx(part["ce"] + 0.5 * part["frame"], rel=1e-5)
+            expected = 0.7 * part["ce"] + 0.3 * part["ctc"] + 0.5 * part["frame"]
+            assert part["frame"] > 0 and part["loss"] == pytest.approx(expected, rel=1e-5)
     assert metrics["history"][1]["train"]["frame"] < metrics["history"][0]["train"]["frame"]
     model, _, _ = load_trained_seq2seq(out)
-    phones = load_units(asr_pipeline.units).size("phone")
-    assert model.frame is not None and model.frame.out_features == phones
-    assert math.isfinite(metrics["test_wer"]) and metrics["frame_weight"] == 0.5
+    assert model.frame is not None and model.frame.out_features == load_units(asr_pipeline.units).size("phone")
+    assert metrics["frame_weight"] == 0.5 and metrics["decode"]["ctc_weight"] == 0.3
+    assert math.isfinite(metrics["test_wer"])
+    # The decode command takes the run's joint weight, or another one.
+    command = ["asr", "decode", "--model", str(out), "--corpus", str(asr_pipeline.corpus), "--split", "test",
+               "--features-cache", str(asr_pipeline.features_cache), "--ctc-weight", "0", "--quiet"]  # fmt: skip
+    assert main(command) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["decode"]["ctc_weight"] == 0 and report["hypotheses"].endswith("test-beam2.tsv")
     with pytest.raises(ValueError, match="frame_unit must be one of"):
         load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, frame_weight=0.5, frame_unit="word"))
+    with pytest.raises(ValueError, match=r"decode\.ctc_weight > 0 needs the CTC layer"):
+        load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, **{"decode.ctc_weight": 0.3}))

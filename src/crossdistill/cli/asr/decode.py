@@ -6,7 +6,7 @@ The model folder's ``recipe`` (its ``model/config.json``, written by ``crossdist
 - ``hybrid``: ``crossdistill.train.asr.hybrid_decoding.decode.decode_hybrid`` (lexicon + trigram word LM search over
   the senone scores; the hybrid options below);
 - ``seq2seq``: ``crossdistill.train.asr.seq2seq_decode.decode`` (beam search with length normalization over the
-  supervised head; ``--beam``, ``--length-penalty``, ``--max-tokens``).
+  supervised head; ``--beam``, ``--length-penalty``, ``--max-tokens``, ``--ctc-weight``).
 
 An option that only the other recipe reads is an error naming it, before anything is decoded.
 """
@@ -42,7 +42,7 @@ HYBRID_ONLY = (
     "lm_cache",
     "units",
 )
-SEQ2SEQ_ONLY = ("length_penalty", "max_tokens")
+SEQ2SEQ_ONLY = ("length_penalty", "max_tokens", "ctc_weight")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -127,6 +127,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="alpha of the length normalization log P(y) / |y|^alpha (default: the run's)",
     )
     seq2seq.add_argument("--max-tokens", type=int, help="most output tokens per utterance (default: the run's)")
+    seq2seq.add_argument(
+        "--ctc-weight", type=float, help="joint CTC/attention decoding weight in [0, 1) (default: the run's)"
+    )
     parser.set_defaults(handler=run_decode)
 
 
@@ -172,6 +175,7 @@ def run_decode(args: argparse.Namespace) -> int:
             length_penalty=args.length_penalty,
             batch_size=args.batch_size,
             max_tokens=args.max_tokens,
+            ctc_weight=args.ctc_weight,
             threads=args.threads,
             features_cache=args.features_cache,
             progress=not args.quiet,

@@ -253,6 +253,7 @@ def decode_role(model: Seq2SeqASR, inputs: Seq2SeqInputs, role: str, config: Dic
         config.decode.length_penalty,
         config.decode.max_tokens,
         config.decode.batch_size,
+        ctc_weight=config.decode.ctc_weight,
     )
     references = [" ".join(u.words) for u in utterances]
     hypotheses = [decoded.hypotheses[u.utt_id] for u in utterances]

@@ -71,13 +71,16 @@ class DecodeConfig:
     """Beam search of the final evaluation (``crossdistill.students.asr.seq2seq.beam_search``).
 
     beam: beam size. length_penalty: alpha of the length normalization score / |y|^alpha. max_tokens: most output
-    tokens (besides the utterance's encoder frames). batch_size: utterances per decoding batch.
+    tokens (besides the utterance's encoder frames). batch_size: utterances per decoding batch. ctc_weight: w of
+    joint CTC/attention decoding (ESPnet's; needs ``ctc_weight`` > 0 in training for the CTC layer); 0 = attention
+    only (default).
     """
 
     beam: int = 4
     length_penalty: float = 1.0
     max_tokens: int = 200
     batch_size: int = 16
+    ctc_weight: float = 0.0
 
 
 @dataclass
@@ -200,7 +203,11 @@ def check_config(config: DictConfig, where: str = "") -> None:
     splits = [config.splits.train, config.splits.dev, config.splits.test]
     if len(set(splits)) != 3:
         raise ValueError(f"splits.train, splits.dev and splits.test must differ, got {splits}")
-    check_search_options(config.decode.beam, config.decode.length_penalty, config.decode.max_tokens)
+    check_search_options(
+        config.decode.beam, config.decode.length_penalty, config.decode.max_tokens, config.decode.ctc_weight
+    )
+    if config.decode.ctc_weight > 0 and config.ctc_weight == 0:
+        raise ValueError("decode.ctc_weight > 0 needs the CTC layer: train with ctc_weight > 0 too")
     Seq2SeqConfig(vocab_size=4, **config.model).validate()  # the real vocabulary is the units folder's
     SpecAugmentConfig(**config.specaugment).validate()
 
@@ -210,4 +217,6 @@ def settings_identity(config: DictConfig) -> dict[str, Any]:
     plain = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
     if not plain["frame_weight"]:  # runs made before the frame loss existed keep their identity
         del plain["frame_weight"], plain["frame_unit"]
+    if not plain["decode"]["ctc_weight"]:  # likewise before joint CTC decoding existed
+        del plain["decode"]["ctc_weight"]
     return plain

@@ -43,6 +43,7 @@ def decode(
     length_penalty: float | None = None,
     batch_size: int | None = None,
     max_tokens: int | None = None,
+    ctc_weight: float | None = None,
     threads: int | None = None,
     features_cache: str | Path | None = None,
     progress: bool = True,
@@ -59,10 +60,12 @@ def decode(
         "length_penalty": length_penalty,
         "batch_size": batch_size,
         "max_tokens": max_tokens,
+        "ctc_weight": ctc_weight,
     }.items():
         if value is not None:
             settings[key] = value
-    check_search_options(settings["beam"], settings["length_penalty"], settings["max_tokens"])
+    settings.setdefault("ctc_weight", 0.0)  # models saved before joint CTC decoding existed
+    check_search_options(settings["beam"], settings["length_penalty"], settings["max_tokens"], settings["ctc_weight"])
     if settings["batch_size"] < 1:
         raise ValueError(f"--batch-size must be >= 1, got {settings['batch_size']}")
     units = load_units(metadata["units_dir"])
@@ -90,10 +93,11 @@ def decode(
         settings["max_tokens"],
         settings["batch_size"],
         progress,
+        settings["ctc_weight"],
     )
     references = [" ".join(u.words) for u in utterances]
     hypotheses = [decoded.hypotheses[u.utt_id] for u in utterances]
-    name = f"{split}-beam{settings['beam']}"
+    name = f"{split}-beam{settings['beam']}" + (f"-ctc{settings['ctc_weight']:g}" if settings["ctc_weight"] else "")
     write_hypotheses(run / DECODE_DIR / f"{name}.tsv", [u.utt_id for u in utterances], references, hypotheses)
     summary = {
         "recipe": "seq2seq",

@@ -79,6 +79,7 @@ def transcribe(
     max_tokens: int,
     batch_size: int,
     progress: bool = False,
+    ctc_weight: float = 0.0,
 ) -> Transcription:
     """Beam-search every utterance, in batches of similar length."""
     frames = {
@@ -93,9 +94,8 @@ def transcribe(
         chunk = order[start : start + batch_size]
         padded = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(features.get(u)) for u in chunk], batch_first=True)
         lengths = torch.tensor([frames[u] for u in chunk], dtype=torch.long)
-        for utt_id, best in zip(
-            chunk, beam_search(model, padded, lengths, beam, length_penalty, max_tokens, banned), strict=True
-        ):
+        found = beam_search(model, padded, lengths, beam, length_penalty, max_tokens, banned, ctc_weight)
+        for utt_id, best in zip(chunk, found, strict=True):
             hypotheses[utt_id] = " ".join(subwords.processor.decode(list(best.tokens)).split())
         bar.update(len(chunk))
     bar.close()

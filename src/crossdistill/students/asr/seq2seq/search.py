@@ -10,36 +10,86 @@ of encoder frames, ESPnet's default, capped by ``max_tokens``), where each runni
 (|y| counts ``</s>``; alpha = ``length_penalty``, 0 = raw log-probability, which favours short outputs).
 
 Only the supervised head is read: the KD head of paper 001 eq. 4 serves training alone.
+
+**Joint CTC/attention decoding** (``ctc_weight`` = w > 0; ESPnet's ``ctc_weight`` at decoding; the model needs its CTC
+layer): each running hypothesis pre-selects its ``ceil(1.5 * beam)`` best next tokens by the attention decoder
+(ESPnet's pre-beam), and each is scored ``(1 - w) * log P_att(c | h) + w * (log psi(h + c) - log psi(h))`` with psi
+the CTC prefix probability (``ctc_prefix``); the other tokens are not extended. A finished hypothesis then scores
+``(1 - w) * log P_att(y) + w * log P_ctc(y)``, which length normalization divides as before.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from crossdistill.students.asr.seq2seq.model import SUPERVISED_HEAD, Seq2SeqASR
+from crossdistill.students.asr.seq2seq.ctc_prefix import CTCPrefixScorer, PrefixState
+from crossdistill.students.asr.seq2seq.model import CTC_BLANK, SUPERVISED_HEAD, Seq2SeqASR
 
 
 @dataclass(frozen=True)
 class Hypothesis:
     """A decoded utterance: ``tokens`` (subword ids, without ``<s>`` and ``</s>``), ``score`` (log P(y), ``</s>``
-    included) and ``normalized`` (score / |y|^alpha)."""
+    included; with joint CTC decoding the weighted sum of the attention and CTC log-probabilities) and ``normalized``
+    (score / |y|^alpha)."""
 
     tokens: tuple[int, ...]
     score: float
     normalized: float
 
 
-def check_search_options(beam: int, length_penalty: float, max_tokens: int) -> None:
+def check_search_options(beam: int, length_penalty: float, max_tokens: int, ctc_weight: float = 0.0) -> None:
     if int(beam) != beam or beam < 1:
         raise ValueError(f"beam must be an integer >= 1, got {beam}")
     if length_penalty < 0:
         raise ValueError(f"length_penalty must be >= 0, got {length_penalty}")
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+    if not 0.0 <= ctc_weight < 1.0:
+        raise ValueError(f"decode ctc_weight must lie in [0, 1), got {ctc_weight}")
+
+
+class JointCTC:
+    """The CTC side of joint decoding: one prefix scorer per utterance and each running hypothesis' state."""
+
+    def __init__(self, model: Seq2SeqASR, memory: Tensor, memory_mask: Tensor, weight: float, beam: int) -> None:
+        if model.ctc is None:
+            raise ValueError("joint CTC decoding needs a model trained with its CTC layer (ctc_weight > 0)")
+        log_probs = torch.log_softmax(model.ctc(memory).float(), dim=-1).cpu().numpy()
+        frames = memory_mask.sum(dim=1).tolist()
+        eos = model.config.eos_id
+        self.scorers = [CTCPrefixScorer(log_probs[b, : frames[b]], CTC_BLANK, eos) for b in range(len(frames))]
+        self.states = [[scorer.initial()] * beam for scorer in self.scorers]  # utterance -> beam slot -> state
+        self.weight, self.pre_beam, self.eos = weight, min(math.ceil(1.5 * beam), log_probs.shape[-1]), eos
+        self.pending: dict[tuple[int, int, int], PrefixState] = {}
+
+    def rescore(self, utterance: int, slot: int, prefix: Tensor, attention: Tensor, force_eos: bool) -> Tensor:
+        """Joint log-scores (V,) of extending the hypothesis in ``slot`` (``prefix``: ``<s>`` y_1 .. y_n) by each
+        pre-selected token (and ``</s>`` when ``force_eos``), -inf for the others; the states wait in ``pending``."""
+        candidates = attention.topk(self.pre_beam).indices
+        if force_eos:
+            candidates = torch.tensor([self.eos])
+        candidates = [c for c in candidates.tolist() if c != CTC_BLANK and math.isfinite(float(attention[c]))]
+        state = self.states[utterance][slot]
+        extended = self.scorers[utterance].extend(tuple(prefix[1:].tolist()), state, np.array(candidates, np.int64))
+        joint = torch.full_like(attention, float("-inf"))
+        for token, new in zip(candidates, extended, strict=True):
+            joint[token] = (1 - self.weight) * attention[token] + self.weight * (new.score - state.score)
+            self.pending[(utterance, slot, token)] = new
+        return joint
+
+    def advance(self, utterance: int, chosen: list[tuple[int, int]], beam: int) -> None:
+        """The new beam of ``utterance``: the states of its chosen (origin slot, token) extensions, in order."""
+        states = [self.pending[(utterance, origin, token)] for origin, token in chosen]
+        self.states[utterance] = states + [states[0]] * (beam - len(states)) if states else self.states[utterance]
+
+    def clear(self) -> None:
+        self.pending.clear()
 
 
 @torch.no_grad()
@@ -51,16 +101,19 @@ def beam_search(
     length_penalty: float = 1.0,
     max_tokens: int = 200,
     banned: Sequence[int] = (),
+    ctc_weight: float = 0.0,
 ) -> list[Hypothesis]:
     """The best hypothesis of every utterance of a padded batch (see the module docstring). ``banned`` ids are never
-    emitted (tokens no transcript contains, such as ``<s>`` and ``<unk>``)."""
-    check_search_options(beam, length_penalty, max_tokens)
+    emitted (tokens no transcript contains, such as ``<s>`` and ``<unk>``). ``ctc_weight`` > 0: joint CTC/attention
+    decoding."""
+    check_search_options(beam, length_penalty, max_tokens, ctc_weight)
     was_training = model.training
     model.eval()
     try:
         memory, memory_mask = model.encode(features, lengths)
         limits = memory_mask.sum(dim=1).clamp(max=max_tokens).tolist()
-        return _search(model, memory, memory_mask, limits, beam, length_penalty, list(banned))
+        joint = JointCTC(model, memory, memory_mask, ctc_weight, beam) if ctc_weight > 0 else None
+        return _search(model, memory, memory_mask, limits, beam, length_penalty, list(banned), joint)
     finally:
         model.train(was_training)
 
@@ -73,6 +126,7 @@ def _search(
     beam: int,
     length_penalty: float,
     banned: list[int],
+    joint: JointCTC | None = None,
 ) -> list[Hypothesis]:
     batch, device = memory.shape[0], memory.device
     sos, eos = model.config.sos_id, model.config.eos_id
@@ -98,6 +152,16 @@ def _search(
         log_probs = torch.log_softmax(model.classify(states[:, -1], [SUPERVISED_HEAD])[SUPERVISED_HEAD].float(), -1)
         if banned:
             log_probs[:, banned] = float("-inf")
+        if joint is not None:  # attention scores -> joint scores of the pre-selected extensions
+            joint.clear()
+            for row in range(n):
+                utterance = int(active[row])
+                for k in range(beam):
+                    if torch.isfinite(scores[row, k]):
+                        at_limit = step >= limits[utterance]
+                        log_probs[row * beam + k] = joint.rescore(
+                            utterance, k, tokens[row, k], log_probs[row * beam + k], at_limit
+                        )
         vocab = log_probs.shape[-1]
         candidates = (scores.unsqueeze(-1) + log_probs.view(n, beam, vocab)).view(n, beam * vocab)
         top_scores, top_index = candidates.topk(min(2 * beam, beam * vocab), dim=1)
@@ -115,7 +179,7 @@ def _search(
                         prefix = torch.cat([tokens[row, k], tokens.new_tensor([eos])])
                         finished[utterance].append(ended(prefix, eos_score))
                 continue
-            live = 0
+            live, chosen = 0, []
             for rank in range(top_scores.shape[1]):
                 score = float(top_scores[row, rank])
                 if score == float("-inf") or live == beam:
@@ -127,7 +191,10 @@ def _search(
                         finished[utterance].append(ended(prefix, score))
                     continue
                 next_tokens[row, live], next_scores[row, live] = prefix, score
+                chosen.append((origin, token))
                 live += 1
+            if joint is not None:
+                joint.advance(utterance, chosen, beam)
             if len(finished[utterance]) < beam and live > 0:
                 if live < beam:  # fewer extensions than beams (tiny vocabularies): pad with dead copies
                     next_tokens[row, live:] = next_tokens[row, 0]
