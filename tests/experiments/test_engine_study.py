@@ -74,12 +74,13 @@ def test_settings_train_and_score_both_test_sets_and_resume(mini_grid, tmp_path)
         (("all",), "espeak", (0,), "--held-out-engine must be one of flite, festival"),
         (("all",), "mbrola", (0,), "--held-out-engine must be one of"),
         (("all",), "festival", (1, 1), "--seeds must list distinct"),
+        (("all",), "festival", (0,), "--augmented-pretrain-epochs must be >= 1"),
     ],
 )
 def test_bad_arguments_are_refused(names, held_out, seeds, message, monkeypatch):
     monkeypatch.setattr("crossdistill.data.engines.installed_engines", lambda: ("espeak", "flite", "festival"))
     with pytest.raises(ValueError, match=message):
-        check_engine_study(names, held_out, seeds)
+        check_engine_study(names, held_out, seeds, 0 if "augmented" in message else None)
 
 
 def test_a_held_out_engine_that_is_not_installed_stops_the_command_before_any_work(monkeypatch, tmp_path, capsys):
@@ -102,7 +103,7 @@ def _result(test: dict[int, float], unseen: dict[int, float]) -> dict:
 
     ratio = summary(unseen)["mean"] / summary(test)["mean"] if summary(test)["mean"] else None
     gap = engine_study._seed_test_record(seed_test([unseen[s] - test[s] for s in test]))
-    return {"engines": {"espeak": []}, "training_utterances": 10, "ratio_of_means": ratio,
+    return {"engines": {"espeak": []}, "training_utterances": 10, "pretrain_epochs": 5, "ratio_of_means": ratio,
             "meets_goal": None if ratio is None else ratio <= 2, "gap_test": gap,
             "error_pct": {"test": summary(test), UNSEEN_ENGINE_TEST: summary(unseen)}}  # fmt: skip
 
@@ -126,9 +127,10 @@ def test_the_report_states_the_ratio_and_whether_the_goal_holds():
                "augmentation": {"speeds": [0.9, 1.0, 1.1], "noise_snr_db": [10.0, 30.0], "reverb": 0.3},
                "goal_ratio": 2.0, "results": results, "comparisons": compare_settings(results)}  # fmt: skip
     report = format_engine_study(summary)
-    assert "| espeak | espeak | 10 | 11.00 ± 1.00 % | 43.00 ± 2.65 % | 3.91 | no |" in report
-    assert "| all | espeak | 10 | 10.00 ± 1.73 % | 20.00 ± 1.00 % | 2.00 | yes |" in report
-    assert "| all+augment | espeak | 10 | 0.00 ± 0.00 % | 1.00 ± 1.00 % | n/a (no in-domain error) | n/a |" in report
+    assert "| espeak | espeak | 10 | 5 | 11.00 ± 1.00 % | 43.00 ± 2.65 % | 3.91 | no |" in report
+    assert "| all | espeak | 10 | 5 | 10.00 ± 1.73 % | 20.00 ± 1.00 % | 2.00 | yes |" in report
+    no_error = "| all+augment | espeak | 10 | 5 | 0.00 ± 0.00 % | 1.00 ± 1.00 % | n/a (no in-domain error) | n/a |"
+    assert no_error in report
     assert "--noise-snr 10:30 --reverb 0.3" in report
     assert "| all − espeak | test_unseen_engine | -23.00 | 3/0 |" in report
 
@@ -141,3 +143,5 @@ def test_the_augmented_setting_is_the_only_one_augmented_and_none_trains_a_teach
         assert settings.corpus_engines == ("espeak,flite" if name == "espeak" else "all")
         assert (engine_study.setting_augmentation(name) is not None) == (name == ALL_AUGMENTED)
     assert engine_study.setting_augmentation(ALL_AUGMENTED).copy_speeds() == (0.9, 1.0, 1.1)
+    epochs = {name: engine_study.setting_setup(TINY, name, "flite", 7).pretrain_epochs for name in SETTINGS}
+    assert epochs == {"espeak": TINY.pretrain_epochs, "all": TINY.pretrain_epochs, ALL_AUGMENTED: 7}

@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated settings (default %(default)s)")
     add_vanilla_study_arguments(parser)
+    parser.add_argument(
+        "--augmented-pretrain-epochs",
+        type=int,
+        help="acoustic pre-training epochs of the all+augment setting, whose corpus is 4x larger (default: as "
+        "--pretrain-epochs)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -35,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings, seeds = vanilla_study_inputs(args)
     settings_names = tuple(part.strip() for part in args.settings.split(",") if part.strip())
-    check_engine_study(settings_names, args.held_out_engine, seeds)
+    check_engine_study(settings_names, args.held_out_engine, seeds, args.augmented_pretrain_epochs)
     run_engine_study(args.out, settings, settings_names, args.held_out_engine, seeds, args.grid,
-                     overrides=tuple(args.overrides))  # fmt: skip
+                     tuple(args.overrides), args.augmented_pretrain_epochs)  # fmt: skip
     return 0

@@ -49,10 +49,16 @@ GOAL_RATIO = 2.0  # issue 15: held-out-engine error no more than 2x the in-domai
 RESULTS_JSON, RESULTS_MD = "engine_study.json", "engine_study.md"
 
 
-def setting_setup(settings: SetupSettings, setting: str, held_out_engine: str) -> SetupSettings:
-    """The setup settings of one training setting: the unseen-engine split, its engines, no teacher."""
+def setting_setup(
+    settings: SetupSettings, setting: str, held_out_engine: str, augmented_pretrain_epochs: int | None = None
+) -> SetupSettings:
+    """The setup settings of one training setting: the unseen-engine split, its engines, no teacher, and for the
+    augmented setting ``augmented_pretrain_epochs`` of pre-training (None: ``settings.pretrain_epochs``)."""
     engines = f"espeak,{held_out_engine}" if setting == ESPEAK_ONLY else "all"
-    return replace(settings, corpus_split="unseen-engine", corpus_engines=engines,
+    epochs = settings.pretrain_epochs
+    if setting == ALL_AUGMENTED and augmented_pretrain_epochs is not None:
+        epochs = augmented_pretrain_epochs
+    return replace(settings, corpus_split="unseen-engine", corpus_engines=engines, pretrain_epochs=epochs,
                    corpus_held_out_engine=held_out_engine, with_teacher=False)  # fmt: skip
 
 
@@ -63,8 +69,13 @@ def setting_augmentation(setting: str) -> AugmentOptions | None:
     return AugmentOptions(**AUGMENT) if setting == ALL_AUGMENTED else None
 
 
-def check_engine_study(setting_names: tuple[str, ...], held_out_engine: str, seeds: tuple[int, ...]) -> None:
-    """Refuse unknown settings, a held-out engine that is eSpeak, unknown or not installed, or bad seeds."""
+def check_engine_study(
+    setting_names: tuple[str, ...],
+    held_out_engine: str,
+    seeds: tuple[int, ...],
+    augmented_pretrain_epochs: int | None = None,
+) -> None:
+    """Refuse unknown settings, a held-out engine that is eSpeak, unknown or not installed, bad seeds or epochs."""
     from crossdistill.data.engines import ENGINE_NAMES, ESPEAK, installed_engines, missing_voices
 
     unknown = [name for name in setting_names if name not in SETTINGS]
@@ -79,6 +90,8 @@ def check_engine_study(setting_names: tuple[str, ...], held_out_engine: str, see
                          "scripts/install-system-packages.sh installs it")  # fmt: skip
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"--seeds must list distinct integers, got {seeds}")
+    if augmented_pretrain_epochs is not None and augmented_pretrain_epochs < 1:
+        raise ValueError(f"--augmented-pretrain-epochs must be >= 1, got {augmented_pretrain_epochs}")
 
 
 def run_engine_study(
@@ -89,23 +102,26 @@ def run_engine_study(
     seeds: tuple[int, ...] = (0, 1, 2),
     grid_config: Path = GRID_CONFIG,
     overrides: tuple[str, ...] = (),
+    augmented_pretrain_epochs: int | None = None,
 ) -> dict:
     """Run the study into ``out_dir`` (see the module docstring) and return what ``engine_study.json`` holds.
 
-    The vanilla runs take ``grid_config``'s base settings and vanilla cell, plus ``overrides``.
+    The vanilla runs take ``grid_config``'s base settings and vanilla cell, plus ``overrides``. The augmented
+    setting's corpus is several times larger, so its pre-training may be given fewer epochs
+    (``augmented_pretrain_epochs``; None: as the others).
     """
-    check_engine_study(setting_names, held_out_engine, seeds)
+    check_engine_study(setting_names, held_out_engine, seeds, augmented_pretrain_epochs)
     out = Path(out_dir).absolute()
     started = time.time()
     results: dict[str, dict] = {}
     for name in setting_names:
-        setup_settings = setting_setup(settings, name, held_out_engine)
+        setup_settings = setting_setup(settings, name, held_out_engine, augmented_pretrain_epochs)
         setup = prepare_setup(out / name, setup_settings, setting_augmentation(name))
         step(f"vanilla student, setting {name}: {len(seeds)} seeds")
         cell_dir = run_vanilla_seeds(setup, setup_settings, out / name / "vanilla", seeds, grid_config, overrides)
         step(f"scoring setting {name} on {' and '.join(TEST_SETS)}")
         errors = {seed: score_run(cell_dir / f"seed{seed}", setup.corpus) for seed in seeds}
-        results[name] = summarize_setting(setup.corpus, errors)
+        results[name] = {**summarize_setting(setup.corpus, errors), "pretrain_epochs": setup_settings.pretrain_epochs}
     summary = {
         "settings": asdict(settings),
         "held_out_engine": held_out_engine,
@@ -225,7 +241,8 @@ def format_engine_study(summary: dict) -> str:
         engines = ", ".join(e for e in (r["engines"] or {}) if e != held) or "espeak"
         ratio = "n/a (no in-domain error)" if r["ratio_of_means"] is None else f"{r['ratio_of_means']:.2f}"
         met = {True: "yes", False: "no", None: "n/a"}[r["meets_goal"]]
-        lines.append(f"| {name} | {engines} | {r['training_utterances']:,} | {_mean_std(r['error_pct']['test'])} | "
+        lines.append(f"| {name} | {engines} | {r['training_utterances']:,} | {r.get('pretrain_epochs', '?')} | "
+                     f"{_mean_std(r['error_pct']['test'])} | "
                      f"{_mean_std(r['error_pct'][UNSEEN_ENGINE_TEST])} | {ratio} | {met} |")  # fmt: skip
     lines += ["", "Per seed (in-domain / held-out engine, %):", ""]
     for name, r in results.items():
