@@ -272,3 +272,25 @@ def test_text_restrictions_of_presets(monkeypatch):
     table["closed"] = {**table["tiny"], "closed_vocabulary": 0}
     with pytest.raises(ValueError, match="preset 'closed' has closed_vocabulary 0 < 1"):
         get_preset("closed")
+
+
+def test_a_closed_vocabulary_preset_synthesizes_only_covered_sentences(tmp_path, monkeypatch):
+    from crossdistill.data.asr.librispeech import load_asr_corpus
+    from crossdistill.data.asr.text import load_text_splits
+
+    table = dict(synth_module._presets())
+    monkeypatch.setattr(synth_module, "_presets", lambda: table)
+    table["closed"] = {**table["tiny"], "speakers": {"train": 2, "dev": 1, "test": 1}, "utterances_per_speaker": 2,
+                       "max_words": 15, "closed_vocabulary": 3000}  # fmt: skip
+    out = synthesize_asr_corpus(tmp_path / "closed", "closed", progress=False)
+    options = json.loads((out / "corpus.json").read_text())["options"]
+    assert options["max_words"] == 15 and options["closed_vocabulary"] == 3000
+    lm = load_text_splits("sample", 0, am_words=(4, 15)).lm_train
+    counts: dict[str, int] = {}
+    for word in (w for sentence in lm for w in sentence.split()):
+        counts[word] = counts.get(word, 0) + 1
+    vocabulary = set(sorted(counts, key=lambda w: (-counts[w], w))[:3000])
+    corpus = load_asr_corpus(out, progress=False)
+    words = [w for utterances in corpus.splits.values() for u in utterances for w in u.words]
+    assert words and set(words) <= vocabulary
+    assert max(len(u.words) for utterances in corpus.splits.values() for u in utterances) <= 15
