@@ -127,6 +127,10 @@ def test_the_report_states_the_ratio_and_whether_the_goal_holds():
                "augmentation": {"speeds": [0.9, 1.0, 1.1], "noise_snr_db": [10.0, 30.0], "reverb": 0.3},
                "goal_ratio": 2.0, "results": results, "comparisons": compare_settings(results)}  # fmt: skip
     report = format_engine_study(summary)
+    header = next(line for line in report.splitlines() if line.startswith("| setting |"))
+    assert "| training utterances | pre-training epochs | in-domain test | held-out engine | ratio |" in header
+    rows = [line for line in report.splitlines() if line.startswith(tuple(f"| {name} | espeak |" for name in results))]
+    assert len(rows) == 3 and all(row.count("|") == header.count("|") for row in rows)
     assert "| espeak | espeak | 10 | 5 | 11.00 ± 1.00 % | 43.00 ± 2.65 % | 3.91 | no |" in report
     assert "| all | espeak | 10 | 5 | 10.00 ± 1.73 % | 20.00 ± 1.00 % | 2.00 | yes |" in report
     no_error = "| all+augment | espeak | 10 | 5 | 0.00 ± 0.00 % | 1.00 ± 1.00 % | n/a (no in-domain error) | n/a |"

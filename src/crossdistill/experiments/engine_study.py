@@ -234,8 +234,9 @@ def format_engine_study(summary: dict) -> str:
         f"--noise-snr {aug['noise_snr_db'][0]:g}:{aug['noise_snr_db'][1]:g} --reverb {aug['reverb']:g}` "
         "on the `all` corpus.",
         "",
-        "| setting | engines in training | training utterances | in-domain test | held-out engine | ratio | goal met |",
-        "|---|---|---|---|---|---|---|",
+        "| setting | engines in training | training utterances | pre-training epochs | in-domain test | "
+        "held-out engine | ratio | goal met |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         engines = ", ".join(e for e in (r["engines"] or {}) if e != held) or "espeak"
