@@ -276,7 +276,7 @@ def test_text_restrictions_of_presets(monkeypatch):
 
 def test_a_closed_vocabulary_preset_synthesizes_only_covered_sentences(tmp_path, monkeypatch):
     from crossdistill.data.asr.librispeech import load_asr_corpus
-    from crossdistill.data.asr.text import load_text_splits
+    from crossdistill.data.asr.text import load_text_splits, words_by_frequency
 
     table = dict(synth_module._presets())
     monkeypatch.setattr(synth_module, "_presets", lambda: table)
@@ -285,11 +285,7 @@ def test_a_closed_vocabulary_preset_synthesizes_only_covered_sentences(tmp_path,
     out = synthesize_asr_corpus(tmp_path / "closed", "closed", progress=False)
     options = json.loads((out / "corpus.json").read_text())["options"]
     assert options["max_words"] == 15 and options["closed_vocabulary"] == 3000
-    lm = load_text_splits("sample", 0, am_words=(4, 15)).lm_train
-    counts: dict[str, int] = {}
-    for word in (w for sentence in lm for w in sentence.split()):
-        counts[word] = counts.get(word, 0) + 1
-    vocabulary = set(sorted(counts, key=lambda w: (-counts[w], w))[:3000])
+    vocabulary = set(words_by_frequency(load_text_splits("sample", 0, am_words=(4, 15)).lm_train)[:3000])
     corpus = load_asr_corpus(out, progress=False)
     words = [w for utterances in corpus.splits.values() for u in utterances for w in u.words]
     assert words and set(words) <= vocabulary

@@ -58,6 +58,7 @@ from crossdistill.data.asr.librispeech import (
     UNFINISHED_MARKER,
 )
 from crossdistill.data.asr.phones import espeak_sequence_to_arpabet
+from crossdistill.data.asr.text import AM_WORDS
 from crossdistill.data.engines.phones import cmu_to_arpabet
 from crossdistill.data.speakers import SpeakerConfig, draw_speaker, engine_timbres
 
@@ -73,7 +74,6 @@ CHAPTER_ID_BASE = 10000  # one chapter per speaker: 10000 + the speaker's index
 MS_SAMPLES = SAMPLE_RATE // 1000
 MAX_VOICE_DRAWS = 1000
 PAUSE = "_"  # eSpeak's short pause
-MIN_AM_WORDS, MAX_AM_WORDS = 4, 25  # AM sentence lengths (``text.load_text_splits``'s default am_words)
 
 # Independent random streams (distinct from paper 000's 1-5 only by convention: the seeds differ anyway).
 _STREAM_SPEAKERS, _STREAM_UTTERANCE, _STREAM_CHANNEL = 11, 12, 13
@@ -100,13 +100,13 @@ class AsrPreset:
     text: str
     speakers: dict[str, int]
     utterances_per_speaker: int
-    max_words: int = MAX_AM_WORDS
+    max_words: int = AM_WORDS[1]
     closed_vocabulary: int | None = None
 
     def text_options(self) -> dict[str, int]:
         """The text restrictions that differ from the defaults (recorded in a corpus's options only when set, so
         corpora made before these options existed keep their identity)."""
-        options = {"max_words": self.max_words} if self.max_words != MAX_AM_WORDS else {}
+        options = {"max_words": self.max_words} if self.max_words != AM_WORDS[1] else {}
         if self.closed_vocabulary is not None:
             options["closed_vocabulary"] = self.closed_vocabulary
         return options
@@ -135,11 +135,11 @@ def get_preset(name: str) -> AsrPreset:
         str(entry["text"]),
         {split: int(entry["speakers"].get(split, 0)) for split in SYNTHETIC_SPLITS},
         int(entry["utterances_per_speaker"]),
-        int(entry.get("max_words", MAX_AM_WORDS)),
+        int(entry.get("max_words", AM_WORDS[1])),
         None if entry.get("closed_vocabulary") is None else int(entry["closed_vocabulary"]),
     )
-    if preset.max_words < MIN_AM_WORDS:
-        raise ValueError(f"{PRESETS_FILE}: preset {name!r} has max_words {preset.max_words} < {MIN_AM_WORDS}")
+    if preset.max_words < AM_WORDS[0]:
+        raise ValueError(f"{PRESETS_FILE}: preset {name!r} has max_words {preset.max_words} < {AM_WORDS[0]}")
     if preset.closed_vocabulary is not None and preset.closed_vocabulary < 1:
         raise ValueError(f"{PRESETS_FILE}: preset {name!r} has closed_vocabulary {preset.closed_vocabulary} < 1")
     if not 0 <= preset.difficulty <= 1:
@@ -415,7 +415,7 @@ def synthesize_asr_corpus(
     if _check_out_dir(out, state, options):
         return out
     clock = {"start": time.perf_counter()}
-    text = load_text_splits(options["text_source"], seed=int(seed), am_words=(MIN_AM_WORDS, chosen.max_words))
+    text = load_text_splits(options["text_source"], seed=int(seed), am_words=(AM_WORDS[0], chosen.max_words))
     if chosen.closed_vocabulary is not None:
         text = restrict_to_vocabulary(text, chosen.closed_vocabulary)
     sentences = {"train": text.am_train, "dev": text.am_dev, "test": text.am_test}

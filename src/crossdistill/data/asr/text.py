@@ -41,6 +41,7 @@ SAMPLE_SOURCES = {
     "devil": "public domain (Ambrose Bierce, The Devil's Dictionary, 1911, copyright expired)",
 }
 SPLITS = ("lm_train", "lm_valid", "am_train", "am_dev", "am_test")
+AM_WORDS = (4, 25)  # inclusive (min, max) words of an AM sentence by default
 # Held-out parts are filled first and win duplicated sentences (see the module docstring).
 _PRIORITY = ("am_test", "am_dev", "lm_valid", "am_train", "lm_train")
 _CODE = (text_books, text_documents, text_normalize, text_sources, text_sword)
@@ -140,7 +141,7 @@ def split_documents(
     documents: Sequence[NormalizedDocument],
     seed: int,
     fractions: SplitFractions,
-    am_words: tuple[int, int] = (4, 25),
+    am_words: tuple[int, int] = AM_WORDS,
     min_lm_words: int = 2,
 ) -> tuple[dict[str, list[str]], dict[str, tuple[str, ...]]]:
     """Split normalized documents by group (see the module docstring); return parts and their groups."""
@@ -213,7 +214,7 @@ def load_text_splits(
     seed: int = 0,
     *,
     fractions: SplitFractions | None = None,
-    am_words: tuple[int, int] = (4, 25),
+    am_words: tuple[int, int] = AM_WORDS,
     min_lm_words: int = 2,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = False,
@@ -245,6 +246,12 @@ def load_text_splits(
     )
 
 
+def words_by_frequency(sentences: Iterable[str]) -> list[str]:
+    """Every word of ``sentences``, most frequent first, ties broken alphabetically."""
+    counts = Counter(word for sentence in sentences for word in sentence.split())
+    return sorted(counts, key=lambda word: (-counts[word], word))
+
+
 def restrict_to_vocabulary(text: TextSplits, size: int) -> TextSplits:
     """Keep only the AM sentences whose every word is among the ``size`` most frequent words of ``lm_train``.
 
@@ -255,9 +262,7 @@ def restrict_to_vocabulary(text: TextSplits, size: int) -> TextSplits:
     """
     if size < 1:
         raise ValueError(f"closed vocabulary size must be >= 1, got {size}")
-    counts = Counter(word for sentence in text.lm_train for word in sentence.split())
-    ranked = sorted(counts, key=lambda word: (-counts[word], word))
-    vocabulary = set(ranked[:size])
+    vocabulary = set(words_by_frequency(text.lm_train)[:size])
     kept = {
         part: [s for s in getattr(text, part) if all(w in vocabulary for w in s.split())]
         for part in ("am_train", "am_dev", "am_test")
