@@ -147,7 +147,7 @@ def datasets(inputs: Seq2SeqInputs, frame_unit: str | None = None) -> dict[str, 
             inputs.tokens[role],
             inputs.teacher,
             None if frame_unit is None else inputs.units.frames(inputs.splits[role]),
-            frame_unit or "phone",
+            frame_unit,
         )
         for role in ("train", "dev")
     }

@@ -45,12 +45,16 @@ class TranscribedDataset(Dataset):
         tokens: dict[str, np.ndarray],
         teacher: TranscriptCache | None = None,
         frame_labels: FrameLabels | None = None,
-        frame_unit: str = "phone",
+        frame_unit: str | None = None,
     ) -> None:
         self.utt_ids = list(utt_ids)
         self.features, self.tokens, self.teacher = features, tokens, teacher
         self.frames = [int(features.offsets[i + 1] - features.offsets[i]) for i in map(features.index_of, utt_ids)]
-        self.frame_targets = None if frame_labels is None else self._frame_targets(frame_labels, frame_unit)
+        self.frame_targets = None
+        if frame_labels is not None:
+            if frame_unit is None:
+                raise ValueError("frame labels need the unit they are read in (frame_unit)")
+            self.frame_targets = self._frame_targets(frame_labels, frame_unit)
 
     def _frame_targets(self, labels: FrameLabels, unit: str) -> list[torch.Tensor]:
         position = labels.index()
