@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from crossdistill.cli.engine_arguments import add_engines_argument
+    from crossdistill.cli.engine_arguments import add_engines_argument, add_held_out_engine_argument
     from crossdistill.data.splits import DEFAULT_SPLIT, SPLIT_KINDS
 
     parser = subparsers.add_parser("data", help="speech corpora: synthesize, check, precompute features")
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "a second test set, test_unseen_engine, of the --held-out-engine's speakers, an engine train/valid/test never "
         "use (docs/splits.md)",
     )
-    synth.add_argument("--held-out-engine", help="with --split unseen-engine: the engine kept for its test set")
+    add_held_out_engine_argument(synth)
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     synth.add_argument("--jobs", type=int, default=1, help="worker processes; 0 = all cores (default 1)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")

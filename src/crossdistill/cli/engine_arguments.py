@@ -18,3 +18,8 @@ def add_engines_argument(
         help=f"synthesis engines, comma-separated from {', '.join(ENGINE_NAMES)}, or {ALL} (default: {default}); one "
         "not installed is skipped with a note (docs/data.md)",
     )
+
+
+def add_held_out_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--held-out-engine`` (checked by ``crossdistill.data.synth.check_held_out_engine`` before any work)."""
+    parser.add_argument("--held-out-engine", help="with --split unseen-engine: the engine kept for its test set")

@@ -165,7 +165,7 @@ def synthesize_corpus(
     test_speakers = chosen.test_speakers if test_speakers is None else int(test_speakers)
     noise = check_label_noise(chosen.label_noise if label_noise is None else label_noise)
     selection = resolve_engines(parse_engines(engines))
-    _check_held_out_engine(split, held_out_engine, selection)
+    check_held_out_engine(split, held_out_engine, selection)
     options = {
         "preset": chosen.name,
         "difficulty": chosen.difficulty,
@@ -583,7 +583,7 @@ def _splits_of(split_of: list[str]) -> tuple[str, ...]:
     return (*SPLITS, *(split for split in EXTRA_TEST_SPLITS if split in split_of))
 
 
-def _check_held_out_engine(split: str, held_out_engine: str | None, selection: EngineSelection) -> None:
+def check_held_out_engine(split: str, held_out_engine: str | None, selection: EngineSelection) -> None:
     """Refuse, before any work, an unseen-engine split without a usable held-out engine and another one to train on."""
     if split != UNSEEN_ENGINE:
         if held_out_engine is not None:

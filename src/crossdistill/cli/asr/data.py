@@ -8,7 +8,9 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from crossdistill.cli.engine_arguments import add_engines_argument
+    from crossdistill.cli.engine_arguments import add_engines_argument, add_held_out_engine_argument
+    from crossdistill.data.asr.synth import SPLIT_KINDS
+    from crossdistill.data.splits import DEFAULT_SPLIT
 
     parser = commands.add_parser("data", help="LibriSpeech-layout corpora: synthesize, check, compute features")
     sub = parser.add_subparsers(dest="asr_data_command", metavar="SUBCOMMAND", required=True)
@@ -28,6 +30,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--text-source", choices=("sample", "debian"), help="override the preset's text source")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engines_argument(synth)
+    synth.add_argument(
+        "--split",
+        choices=SPLIT_KINDS,
+        default=DEFAULT_SPLIT,
+        help="random: speaker- and voice-disjoint train/dev/test (default); unseen-engine: also a second test set, "
+        "test_unseen_engine, of the --held-out-engine's speakers reading test's sentences, an engine train/dev/test "
+        "never use (docs/data.md)",
+    )
+    add_held_out_engine_argument(synth)
     synth.set_defaults(handler=run_synth)
 
     info = sub.add_parser(
@@ -88,7 +99,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     out = synthesize_asr_corpus(
         args.out, preset=args.preset, seed=args.seed, jobs=args.jobs, text_source=args.text_source,
-        progress=not args.quiet, engines=args.engines,
+        progress=not args.quiet, engines=args.engines, split=args.split, held_out_engine=args.held_out_engine,
     )  # fmt: skip
     print(json.dumps(summarize_corpus(load_asr_corpus(out, progress=not args.quiet)), indent=1))
     return 0

@@ -6,9 +6,10 @@ Layout (https://www.openslr.org/12)::
     ROOT/<split>/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt       "ID WORD WORD ..." per line
 
 Splits are LibriSpeech's (``train-clean-100``, ``dev-clean``, ...), Mini LibriSpeech's, or our synthetic
-corpus's ``train``/``dev``/``test``. Beside them, when present: ``lexicon.txt`` or ``librispeech-lexicon.txt``
-(``WORD PH1 PH2 ...``), ``lm/text.txt`` and ``lm/valid.txt`` (LM text), ``alignments/`` (Kaldi CTMs
-``{split}.words.ctm`` + ``{split}.phones.ctm``, or Montreal Forced Aligner TextGrids) and ``corpus.json``
+corpus's ``train``/``dev``/``test`` (and ``test_unseen_engine``, the second test set of ``--split unseen-engine``:
+speakers of a synthesis engine that train, dev and test never use). Beside them, when present: ``lexicon.txt`` or
+``librispeech-lexicon.txt`` (``WORD PH1 PH2 ...``), ``lm/text.txt`` and ``lm/valid.txt`` (LM text), ``alignments/``
+(Kaldi CTMs ``{split}.words.ctm`` + ``{split}.phones.ctm``, or Montreal Forced Aligner TextGrids) and ``corpus.json``
 (our synthesizer's metadata). Each of these can also be given as a path outside the corpus.
 
 ``load_asr_corpus`` checks everything before returning and raises one ``ValueError`` listing the problems
@@ -41,6 +42,7 @@ from crossdistill.data.alignments import Segment
 from crossdistill.data.asr.alignments import AlignmentError, AsrAlignment, normalize_phone, tile_phones, validate_words
 from crossdistill.data.asr.ctm import read_ctm_with_lines
 from crossdistill.data.asr.lexicon import WORD_PATTERN, read_lexicon
+from crossdistill.data.corpus import UNSEEN_ENGINE_TEST
 
 SAMPLE_RATE = 16_000
 MIN_SAMPLES = 400  # one 25 ms analysis window: anything shorter has no complete feature frame
@@ -56,7 +58,10 @@ LIBRISPEECH_SPLITS = (
     "dev-clean-2",
 )
 SYNTHETIC_SPLITS = ("train", "dev", "test")
-KNOWN_SPLITS = (*SYNTHETIC_SPLITS, *LIBRISPEECH_SPLITS)
+# Test sets a synthetic corpus may add (scored like test, never trained or tuned on): the held-out-engine split's,
+# named as in the FSC layout (crossdistill.data.corpus).
+EXTRA_TEST_SPLITS = (UNSEEN_ENGINE_TEST,)
+KNOWN_SPLITS = (*SYNTHETIC_SPLITS, *EXTRA_TEST_SPLITS, *LIBRISPEECH_SPLITS)
 LEXICON_FILES = ("lexicon.txt", "librispeech-lexicon.txt")
 LM_TEXT_FILE = Path("lm") / "text.txt"
 LM_VALID_FILE = Path("lm") / "valid.txt"
@@ -126,6 +131,10 @@ class AsrCorpus:
     def utterances(self) -> list[AsrUtterance]:
         """Every utterance, split by split."""
         return [u for utterances in self.splits.values() for u in utterances]
+
+    def extra_test_splits(self) -> tuple[str, ...]:
+        """The corpus's test sets beside its usual one (``EXTRA_TEST_SPLITS`` it holds): scored, never trained on."""
+        return tuple(split for split in EXTRA_TEST_SPLITS if split in self.splits)
 
     def fingerprint_parts(self) -> dict[str, str | None]:
         """Hashes of each input as it was read: audio (ids, lengths, file sizes and modification times),

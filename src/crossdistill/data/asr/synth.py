@@ -9,6 +9,7 @@ Layout (``crossdistill.data.asr.librispeech`` reads it)::
 
     DIR/{train,dev,test}/<speaker>/<chapter>/<speaker>-<chapter>-<nnnn>.flac   16 kHz mono, 16-bit FLAC
     DIR/{train,dev,test}/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt
+    DIR/test_unseen_engine/...                 only with ``--split unseen-engine``: the held-out engine's speakers
     DIR/lm/text.txt, DIR/lm/valid.txt          LM-train and held-out LM text, one sentence per line
     DIR/lexicon.txt                            eSpeak G2P of every word of every split and of the LM text
     DIR/alignments/{split}.words.ctm           words, whole milliseconds
@@ -17,6 +18,11 @@ Layout (``crossdistill.data.asr.librispeech`` reads it)::
     DIR/corpus.json                            options, text sources, speakers, counts (written last)
 
 Each speaker reads ``utterances_per_speaker`` consecutive sentences of its split's text as one chapter.
+
+``--split unseen-engine --held-out-engine NAME`` (the FSC layout's split, ``crossdistill.data.splits``, with the same
+checks, ``data.synth.check_held_out_engine``): train, dev and test are planned as without it from the other engines,
+and as many speakers as test has, all of engine NAME, form a second test set ``test_unseen_engine``; its ``j``-th
+speaker reads the same sentences as test's ``j``-th, so the two test sets differ in who speaks, not in what is said.
 Audio is cut to a whole number of milliseconds (at most 15 samples of trailing padding), so the 3-decimal
 CTM times tile it exactly.
 
@@ -50,6 +56,7 @@ from crossdistill.data.alignments import Segment, transcription_words
 from crossdistill.data.asr.alignments import tile_phones
 from crossdistill.data.asr.ctm import write_ctm
 from crossdistill.data.asr.librispeech import (
+    EXTRA_TEST_SPLITS,
     LM_TEXT_FILE,
     LM_VALID_FILE,
     METADATA_FILE,
@@ -59,8 +66,10 @@ from crossdistill.data.asr.librispeech import (
 )
 from crossdistill.data.asr.phones import espeak_sequence_to_arpabet
 from crossdistill.data.asr.text import AM_WORDS
+from crossdistill.data.corpus import UNSEEN_ENGINE_TEST
 from crossdistill.data.engines.phones import cmu_to_arpabet
 from crossdistill.data.speakers import SpeakerConfig, draw_speaker, engine_timbres
+from crossdistill.data.splits import DEFAULT_SPLIT, UNSEEN_ENGINE
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,10 @@ CHAPTER_ID_BASE = 10000  # one chapter per speaker: 10000 + the speaker's index
 MS_SAMPLES = SAMPLE_RATE // 1000
 MAX_VOICE_DRAWS = 1000
 PAUSE = "_"  # eSpeak's short pause
+SPLIT_KINDS = (
+    DEFAULT_SPLIT,
+    UNSEEN_ENGINE,
+)  # data.splits' kinds that this layout has (its voices stay disjoint anyway)
 
 # Independent random streams (distinct from paper 000's 1-5 only by convention: the seeds differ anyway).
 _STREAM_SPEAKERS, _STREAM_UTTERANCE, _STREAM_CHANNEL = 11, 12, 13
@@ -175,6 +188,7 @@ def plan_speakers(
     seed: int,
     sentences: dict[str, Sequence[str]],
     engine_voices: dict[str, Sequence[str]] | None = None,
+    held_out_engine: str | None = None,
 ) -> list[SpeakerPlan]:
     """Draw every speaker's voice and assign the sentences, deterministically from ``seed``.
 
@@ -185,22 +199,34 @@ def plan_speakers(
     that every split hears every engine. A split's speakers read its sentences in order,
     ``utterances_per_speaker`` each; if the split has fewer sentences than that needs, they are read again from
     the start (``corpus.json`` counts the repeats).
+
+    ``held_out_engine`` (the unseen-engine split): train, dev and test are planned from the other engines exactly as
+    a corpus of those engines alone; then ``preset.speakers["test"]`` speakers of this engine (the next ids) read
+    test's sentences, speaker ``j`` the same as test's ``j``-th, in the split ``test_unseen_engine``.
     """
     engine_voices = {"espeak": ()} if engine_voices is None else engine_voices
-    dealt = deal_voices(engine_voices, np.random.default_rng([seed, _STREAM_ENGINE_VOICES]))
+    seen = {engine: voices for engine, voices in engine_voices.items() if engine != held_out_engine}
+    dealt: dict[str, list[str] | None] = deal_voices(seen, np.random.default_rng([seed, _STREAM_ENGINE_VOICES]))
+    voices_of = dict.fromkeys(SYNTHETIC_SPLITS, seen)
+    reads = {split: split for split in SYNTHETIC_SPLITS}
+    counts = dict(preset.speakers)
+    if held_out_engine is not None:
+        voices_of[UNSEEN_ENGINE_TEST] = {held_out_engine: engine_voices[held_out_engine]}
+        dealt[UNSEEN_ENGINE_TEST], reads[UNSEEN_ENGINE_TEST] = None, "test"
+        counts[UNSEEN_ENGINE_TEST] = preset.speakers["test"]
     plans: list[SpeakerPlan] = []
     voice_split: dict[str, str] = {}
     index = 0
-    for split in SYNTHETIC_SPLITS:
-        pool = list(sentences[split])
+    for split in voices_of:
+        pool = list(sentences[reads[split]])
         if not pool:
             raise ValueError(f"the text has no {split} sentences to synthesize")
-        for j in range(preset.speakers[split]):
+        for j in range(counts[split]):
             speaker = SPEAKER_ID_BASE + index
             for attempt in range(MAX_VOICE_DRAWS):
                 rng = np.random.default_rng([seed, _STREAM_SPEAKERS, index, attempt])
                 engine_rng = np.random.default_rng([seed, _STREAM_ENGINE, index, attempt])
-                config = draw_speaker(engine_rng, rng, str(speaker), preset.difficulty, engine_voices, dealt[split])
+                config = draw_speaker(engine_rng, rng, str(speaker), preset.difficulty, voices_of[split], dealt[split])
                 if voice_split.setdefault(config.voice_id, split) == split:
                     break
             else:
@@ -370,6 +396,8 @@ def synthesize_asr_corpus(
     progress: bool = True,
     timings: dict[str, float] | None = None,
     engines: str | Sequence[str] | None = None,
+    split: str = DEFAULT_SPLIT,
+    held_out_engine: str | None = None,
 ) -> Path:
     """Synthesize (or finish synthesizing) a corpus into ``out_dir`` and return its path.
 
@@ -387,17 +415,25 @@ def synthesize_asr_corpus(
       engines: the synthesis engines, ``espeak,flite,festival``-style or ``all`` (default: eSpeak NG alone, the
         corpus made before engines existed); one not installed is skipped with a logged note; the engines and
         voices used are in the options and ``corpus.json``'s ``engines``.
+      split: ``random`` (speaker-disjoint, the default) or ``unseen-engine``, which needs ``held_out_engine``: an
+        engine of ``engines``, installed, and not the only one, whose speakers form the second test set
+        ``test_unseen_engine`` (see ``plan_speakers``). Both are in the options only when given.
 
-    Raises ``ValueError`` before writing anything for an unknown preset, a folder that holds something
-    else, or a text source that cannot be read.
+    Raises ``ValueError`` before writing anything for an unknown preset or split, a held-out engine that is missing,
+    not among ``engines``, not installed or the only one, a folder that holds something else, or a text source that
+    cannot be read.
     """
     from crossdistill.data.asr.text import load_text_splits, restrict_to_vocabulary
     from crossdistill.data.engines import parse_engines, resolve_engines
-    from crossdistill.data.synth import run_in_fresh_processes
+    from crossdistill.data.synth import check_held_out_engine, run_in_fresh_processes
 
     chosen = get_preset(preset)
     jobs = (os.cpu_count() or 1) if jobs <= 0 else int(jobs)
+    if split not in SPLIT_KINDS:
+        raise ValueError(f"--split {split!r}: the LibriSpeech-layout corpus has {', '.join(SPLIT_KINDS)}")
     selection = resolve_engines(parse_engines(engines))
+    check_held_out_engine(split, held_out_engine, selection)
+    held_out = {} if held_out_engine is None else {"split": split, "held_out_engine": held_out_engine}
     options = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -409,6 +445,7 @@ def synthesize_asr_corpus(
         "seed": int(seed),
         **chosen.text_options(),
         **selection.options(),
+        **held_out,  # only when given: corpora made before the option keep their identity
     }
     out = Path(out_dir).absolute()
     state = out / UNFINISHED_MARKER
@@ -419,7 +456,7 @@ def synthesize_asr_corpus(
     if chosen.closed_vocabulary is not None:
         text = restrict_to_vocabulary(text, chosen.closed_vocabulary)
     sentences = {"train": text.am_train, "dev": text.am_dev, "test": text.am_test}
-    plans = plan_speakers(chosen, int(seed), sentences, selection.voices)
+    plans = plan_speakers(chosen, int(seed), sentences, selection.voices, held_out_engine)
 
     state.mkdir(parents=True, exist_ok=True)
     atomic_write_text(state / OPTIONS_FILE, json.dumps(options, indent=1, sort_keys=True) + "\n")
@@ -481,7 +518,7 @@ def _write_shared_files(
     from crossdistill.data.asr.lexicon import write_lexicon
     from crossdistill.data.synth import run_in_fresh_processes
 
-    for split in SYNTHETIC_SPLITS:
+    for split in corpus_splits(plans):
         utterances = [u for p in plans if p.split == split for u in results[p.speaker]["utterances"]]
         for tier in ("words", "phones"):
             write_ctm(
@@ -500,9 +537,14 @@ def _write_shared_files(
     atomic_write_text(out / METADATA_FILE, json.dumps(metadata, indent=1, sort_keys=True) + "\n")
 
 
+def corpus_splits(plans: Sequence[SpeakerPlan]) -> tuple[str, ...]:
+    """The splits of a planned corpus: train, dev, test and the extra test sets some speaker is in."""
+    return (*SYNTHETIC_SPLITS, *(split for split in EXTRA_TEST_SPLITS if any(p.split == split for p in plans)))
+
+
 def _metadata(plans, results, text, options, vocabulary_size: int) -> dict[str, Any]:
     counts, speakers = {}, {}
-    for split in SYNTHETIC_SPLITS:
+    for split in corpus_splits(plans):
         mine = [p for p in plans if p.split == split]
         utterances = [u for p in mine for u in results[p.speaker]["utterances"]]
         seconds = sum(u["num_samples"] for u in utterances) / SAMPLE_RATE
@@ -519,7 +561,7 @@ def _metadata(plans, results, text, options, vocabulary_size: int) -> dict[str, 
     extra = {}
     if "engines" in options:  # several engines: the voices each split's speakers use (``engine:voice`` but eSpeak's)
         extra["voices_per_split"] = {split: sorted({p.config.voice_id for p in plans if p.split == split})
-                                     for split in SYNTHETIC_SPLITS}  # fmt: skip
+                                     for split in corpus_splits(plans)}  # fmt: skip
     return {
         **extra,
         "options": options,
