@@ -14,7 +14,9 @@ Run folder (``out``)::
     model/config.json, model/model.safetensors   that epoch's AM (HybridAcousticModel.from_pretrained), with the
                                units key and inventory sizes it was trained on
     model/priors.npz           senone priors from the training alignments (for hybrid decoding)
-    metrics.json               selected epoch, its dev and test frame accuracies, per-epoch history; last written
+    metrics.json               selected epoch, its dev and test frame accuracies (and, for a corpus with a second
+                               test set such as ``test_unseen_engine``, that set's under ``extra_test_frame_accuracy``:
+                               never used for selection), per-epoch history; last written
 
 A run killed at any moment and started again with the same command ends with the same metrics and weights as an
 uninterrupted run; a finished run is returned as it is, and a folder holding a run with other settings or inputs
@@ -42,9 +44,9 @@ from crossdistill.data.asr.features import PackedFeatures
 from crossdistill.data.asr.units import load_units
 from crossdistill.students.asr import SENONE_HEAD, HybridAcousticModel, HybridModelConfig, SpecAugmentConfig, aux_head
 from crossdistill.train.asr.hybrid_config import check_config, load_config, settings_identity
-from crossdistill.train.asr.hybrid_data import HybridDataModule
-from crossdistill.train.asr.hybrid_inputs import HybridInputs, open_hybrid_inputs
-from crossdistill.train.asr.hybrid_module import HybridTrainingModule, build_eq4_objective
+from crossdistill.train.asr.hybrid_data import HybridDataModule, HybridSplitDataset
+from crossdistill.train.asr.hybrid_inputs import HybridInputs, check_frame_counts, open_hybrid_inputs
+from crossdistill.train.asr.hybrid_module import HybridTrainingModule, build_eq4_objective, evaluate
 from crossdistill.train.asr.run_folder import (
     LOG_FILE,
     LOGGER,
@@ -106,7 +108,7 @@ def train(config: DictConfig) -> dict[str, Any]:
             trainer.fit(module, datamodule=data, ckpt_path=resume.checkpoint if resume else None, weights_only=True)
     if trainer.global_rank != 0:
         return {}
-    return _finish(out, module, trainer, inputs, config, started)
+    return _finish(out, module, trainer, inputs, config, started, data)
 
 
 def build_model(config: DictConfig, inputs: HybridInputs) -> HybridAcousticModel:
@@ -143,7 +145,7 @@ def senone_priors(counts: np.ndarray) -> np.ndarray:
 
 
 def _finish(out: Path, module: HybridTrainingModule, trainer: pl.Trainer, inputs: HybridInputs, config: DictConfig,
-            started: float) -> dict[str, Any]:  # fmt: skip
+            started: float, data: HybridDataModule) -> dict[str, Any]:  # fmt: skip
     chosen = choose_epoch(module.history)
     best_path = Path(trainer.checkpoint_callback.best_model_path)
     checkpoint = torch.load(best_path, map_location="cpu", weights_only=True)
@@ -178,6 +180,7 @@ def _finish(out: Path, module: HybridTrainingModule, trainer: pl.Trainer, inputs
         "selection": SELECTION,
         "dev_frame_accuracy": chosen["dev"]["frame_accuracy"],
         "test_frame_accuracy": chosen["test"]["frame_accuracy"],
+        **extra_test_accuracies(module, inputs, data),
         "parameters": sum(p.numel() for p in model.parameters()),
         "units_key": inputs.units.key,
         "train_frames_per_second": float(np.median([r["train"]["frames_per_second"] for r in module.history])),
@@ -190,6 +193,22 @@ def _finish(out: Path, module: HybridTrainingModule, trainer: pl.Trainer, inputs
         log.info("finished: epoch %d selected, dev frame accuracy %.4f, test %.4f", chosen["epoch"],
                  metrics["dev_frame_accuracy"], metrics["test_frame_accuracy"])  # fmt: skip
     return metrics
+
+
+def extra_test_accuracies(module: HybridTrainingModule, inputs: HybridInputs, data: HybridDataModule) -> dict:
+    """``{"extra_test_frame_accuracy": {split: accuracy}}`` of the selected model on the corpus's extra test sets
+    (``AsrCorpus.extra_test_splits``, e.g. ``test_unseen_engine``) that the units folder has frame labels of; ``{}``
+    when there are none, so the metrics of other corpora stay as they were."""
+    accuracies = {}
+    for split in inputs.corpus.extra_test_splits():
+        if split in inputs.splits.values() or split not in inputs.units.splits:
+            continue
+        extended = HybridInputs(inputs.corpus, inputs.units, {**inputs.splits, split: split}, inputs.features,
+                                inputs.features_key, inputs.teachers)  # fmt: skip
+        check_frame_counts(extended, split)
+        loader = data.eval_loader(HybridSplitDataset(extended, split))
+        accuracies[split] = evaluate(module.model, module.objective, loader, module.teacher_vocab)["frame_accuracy"]
+    return {"extra_test_frame_accuracy": accuracies} if accuracies else {}
 
 
 def choose_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:

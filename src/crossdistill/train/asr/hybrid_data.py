@@ -142,5 +142,8 @@ class HybridDataModule(pl.LightningDataModule):
         return [self.eval_dataloader(role) for role in ("dev", "test")]
 
     def eval_dataloader(self, role: str) -> DataLoader:
-        dataset = self.datasets[role]
+        return self.eval_loader(self.datasets[role])
+
+    def eval_loader(self, dataset: HybridSplitDataset) -> DataLoader:
+        """Every item of ``dataset`` in order, in evaluation batches."""
         return self._loader(dataset, SequentialSampler(dataset), self.eval_batch_size, False)
