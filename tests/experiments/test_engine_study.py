@@ -102,7 +102,7 @@ def _result(test: dict[int, float], unseen: dict[int, float]) -> dict:
         return {"per_seed": values, "mean": mean, "std": std}
 
     ratio = summary(unseen)["mean"] / summary(test)["mean"] if summary(test)["mean"] else None
-    gap = engine_study._seed_test_record(seed_test([unseen[s] - test[s] for s in test]))
+    gap = engine_study.seed_test_record(seed_test([unseen[s] - test[s] for s in test]))
     return {"engines": {"espeak": []}, "training_utterances": 10, "pretrain_epochs": 5, "ratio_of_means": ratio,
             "meets_goal": None if ratio is None else ratio <= 2, "gap_test": gap,
             "error_pct": {"test": summary(test), UNSEEN_ENGINE_TEST: summary(unseen)}}  # fmt: skip

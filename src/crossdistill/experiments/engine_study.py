@@ -176,26 +176,28 @@ def summarize_setting(corpus_dir: Path, errors: dict[int, dict[str, float]]) -> 
         "error_pct": per_set,
         "ratio_of_means": ratio,
         "meets_goal": None if ratio is None else ratio <= GOAL_RATIO,
-        "gap_test": _seed_test_record(gap),
+        "gap_test": seed_test_record(gap),
     }
 
 
-def compare_settings(results: dict[str, dict]) -> list[dict]:
-    """Paired tests over seeds between every two settings, per test set (later setting minus earlier, pp)."""
+def compare_settings(results: dict[str, dict], key: str = "error_pct") -> list[dict]:
+    """Paired tests over seeds between every two settings, per test set (later setting minus earlier, pp), of the
+    per-seed figures under ``results[setting][key]`` (paper 001's study: ``wer_pct``)."""
     from crossdistill.experiments.significance import seed_test
 
     comparisons = []
     for first, second in itertools.combinations(results, 2):
-        seeds = [s for s in results[first]["error_pct"]["test"]["per_seed"]
-                 if s in results[second]["error_pct"]["test"]["per_seed"]]  # fmt: skip
+        seeds = [s for s in results[first][key]["test"]["per_seed"]
+                 if s in results[second][key]["test"]["per_seed"]]  # fmt: skip
         for split in TEST_SETS:
-            a, b = results[first]["error_pct"][split]["per_seed"], results[second]["error_pct"][split]["per_seed"]
+            a, b = results[first][key][split]["per_seed"], results[second][key][split]["per_seed"]
             test = seed_test([b[s] - a[s] for s in seeds])
-            comparisons.append({"baseline": first, "setting": second, "test_set": split, **_seed_test_record(test)})
+            comparisons.append({"baseline": first, "setting": second, "test_set": split, **seed_test_record(test)})
     return comparisons
 
 
-def _seed_test_record(test) -> dict:
+def seed_test_record(test) -> dict:
+    """A ``SeedTest`` as the JSON record the studies write."""
     return {
         "seeds": test.seeds,
         "differences_pp": list(test.differences),

@@ -11,7 +11,7 @@ import argparse
 import importlib
 
 # Modules under crossdistill.cli.asr, in the order ``crossdistill asr --help`` lists them.
-SUBCOMMAND_MODULES = ("data", "units", "lm", "train", "decode", "align", "benchmark")
+SUBCOMMAND_MODULES = ("data", "units", "lm", "train", "decode", "align", "benchmark", "engine_study")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
