@@ -21,6 +21,7 @@ V2 = CONFIGS / "benchmark" / "v2.yaml"
 def test_shipped_v2_config_meets_issue_14():
     config = load_benchmark_config(V2)
     assert config.setup.corpus_preset == "v2" and len(config.seeds) >= 8
+    assert config.setup.corpus_engines == "all"  # issue 15 item 5: the engine setting that kept the time budget
     preset = get_preset(config.setup.corpus_preset)
     assert preset.test_speakers >= 40 and preset.test_speakers * preset.utterances_per_speaker >= 2400
     assert preset.label_noise == 0.038
@@ -33,7 +34,19 @@ def test_shipped_v2_config_meets_issue_14():
 def test_command_line_values_override_the_file():
     config = load_benchmark_config(V2, {"jobs": 1, "pretrain_epochs": 2})
     assert (config.setup.jobs, config.setup.pretrain_epochs, config.setup.corpus_preset) == (1, 2, "v2")
-    assert load_benchmark_config(None).setup == SetupSettings()
+    assert load_benchmark_config(None).setup == SetupSettings(corpus_engines="all")
+    assert load_benchmark_config(V2, {"corpus_engines": "espeak"}).setup.corpus_engines == "espeak"
+
+
+def test_the_engines_option_overrides_the_benchmark_default(tmp_path, monkeypatch):
+    from crossdistill.experiments import benchmark
+
+    given = {}
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda out, setup, *args, **kwargs: given.setdefault("s", setup))
+    assert main(["benchmark", "--out", str(tmp_path / "a")]) == 0
+    assert given.pop("s").corpus_engines == "all"
+    assert main(["benchmark", "--config", str(V2), "--engines", "espeak", "--out", str(tmp_path / "b")]) == 0
+    assert given.pop("s").corpus_engines == "espeak"  # the eSpeak-only corpus of the results measured before
 
 
 @pytest.mark.parametrize(
@@ -45,6 +58,7 @@ def test_command_line_values_override_the_file():
         ("setup: {corpus_preset: huge}", "unknown preset 'huge'"),
         ("setup: {corpus_split: sideways}", "corpus_split 'sideways' is unknown"),
         ("setup: {corpus_label_noise: 1.0}", "--label-noise must lie in"),
+        ("setup: {corpus_engines: mbrola}", "mbrola"),
         ("setup: {teacher_arch: gpt}", "bad benchmark setup"),
         ("seeds: [1, 1]", "seeds must list distinct integers"),
         ("grid: nowhere.yaml", "does not exist"),
