@@ -85,9 +85,12 @@ class AsrEngineStudySettings:
 
     def check(self) -> None:
         """Every argument error before anything is written."""
+        from crossdistill.data.asr.synth import get_preset
+
         check_engine_study(self.settings, self.held_out_engine, self.seeds)
         if self.setup.corpus is not None:
             raise ValueError("the engine study synthesizes its own corpora: give --preset, not --corpus")
+        get_preset(self.setup.preset)  # the settings' own check sees a corpus folder instead
         if self.augmented_epochs is not None and self.augmented_epochs < 1:
             raise ValueError(f"--augmented-epochs must be >= 1, got {self.augmented_epochs}")
         for name in self.settings:
