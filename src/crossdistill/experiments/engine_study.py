@@ -262,11 +262,18 @@ def format_engine_study(summary: dict) -> str:
         f'"Detectable" is the |mean difference| the paired t-test finds with 80 % power at the {ALPHA:g} level '
         "at the observed spread.",
         "",
+    ]
+    return "\n".join(lines + paired_test_rows(results, summary["comparisons"])) + "\n"
+
+
+def paired_test_rows(results: dict[str, dict], comparisons: list[dict]) -> list[str]:
+    """The markdown table of the paired seed tests: each setting's held-out-engine gap, then each comparison."""
+    lines = [
         "| comparison | test set | mean Δ (pp) | wins/losses | paired t-test p | detectable (pp) | sign-test |",
         "|---|---|---|---|---|---|---|",
     ]
     rows = [(f"{name}: held-out engine − in-domain", "both", r["gap_test"]) for name, r in results.items()]
-    rows += [(f"{c['setting']} − {c['baseline']}", c["test_set"], c) for c in summary["comparisons"]]
+    rows += [(f"{c['setting']} − {c['baseline']}", c["test_set"], c) for c in comparisons]
     for label, test_set, t in rows:
         p = "n/a" if t["t_test_p"] is None else f"{t['t_test_p']:.3g}"
         p = p if not t["t_test_note"] else f"{p} ({t['t_test_note']})"
@@ -274,7 +281,7 @@ def format_engine_study(summary: dict) -> str:
         sign = t["sign_test_note"] if t["sign_test_p"] is None else f"{t['sign_test_p']:.3g}"
         lines.append(f"| {label} | {test_set} | {t['mean_difference_pp']:+.2f} | {t['wins']}/{t['losses']} | {p} | "
                      f"{detectable} | {sign} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _mean_std(summary: dict) -> str:

@@ -55,6 +55,7 @@ from crossdistill.experiments.engine_study import (
     TEST_SETS,
     check_engine_study,
     compare_settings,
+    paired_test_rows,
     seed_test_record,
 )
 from crossdistill.experiments.setup import step
@@ -279,19 +280,8 @@ def format_asr_engine_study(summary: dict[str, Any]) -> str:
         f'noise only. "Detectable" is the |mean difference| the paired t-test finds with 80 % power at the {ALPHA:g} '
         "level at the observed spread.",
         "",
-        "| comparison | test set | mean Δ (pp) | wins/losses | paired t-test p | detectable (pp) | sign-test |",
-        "|---|---|---|---|---|---|---|",
     ]
-    rows = [(f"{name}: held-out engine − in-domain", "both", r["gap_test"]) for name, r in results.items()]
-    rows += [(f"{c['setting']} − {c['baseline']}", c["test_set"], c) for c in summary["comparisons"]]
-    for label, test_set, t in rows:
-        p = "n/a" if t["t_test_p"] is None else f"{t['t_test_p']:.3g}"
-        p = p if not t["t_test_note"] else f"{p} ({t['t_test_note']})"
-        detectable = "n/a" if t["t_test_detectable_pp"] is None else f"{t['t_test_detectable_pp']:.2f}"
-        sign = t["sign_test_note"] if t["sign_test_p"] is None else f"{t['sign_test_p']:.3g}"
-        lines.append(f"| {label} | {test_set} | {t['mean_difference_pp']:+.2f} | {t['wins']}/{t['losses']} | {p} | "
-                     f"{detectable} | {sign} |")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + paired_test_rows(results, summary["comparisons"])) + "\n"
 
 
 def _accuracy(accuracies: dict[str, float], split: str) -> str:
