@@ -15,7 +15,9 @@ from crossdistill.experiments.asr.engine_study import (
     AsrEngineStudySettings,
     format_asr_engine_study,
     summarize_setting,
+    wer_by_voice,
 )
+from crossdistill.experiments.asr.table1 import Table1Run
 
 TOY = ["--senones", "150", "--subwords", "100", "--min-leaf-frames", "20", "--augmented-epochs", "1",
        "model.d_model=32", "model.num_layers=1", "model.num_heads=2", "model.ff_dim=64", "model.conv_channels=4",
@@ -48,7 +50,10 @@ def test_the_study_runs_on_tiny_corpora_and_resumes(tmp_path, capsys):
         assert summary["results"][setting]["wer_pct"][UNSEEN_ENGINE_TEST]["per_seed"]["0"] == 100 * held["wer"]
         metrics = json.loads((run / "metrics.json").read_text())
         assert set(metrics["extra_test_frame_accuracy"]) == {UNSEEN_ENGINE_TEST}
+    assert all(voice.startswith("festival:") for voice in espeak["wer_by_voice"][UNSEEN_ENGINE_TEST])
+    assert set(espeak["wer_by_voice"]["test"]) == {"espeak"}
     report = (out / "asr_engine_study.md").read_text()
+    assert "WER by who speaks" in report
     assert "| espeak | espeak | 20 | 2 |" in report and "| all+augment | espeak, flite | 80 | 1 |" in report
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".json", ".flac", ".safetensors")
@@ -113,3 +118,30 @@ def test_the_summary_gives_wer_per_test_set_its_ratio_and_the_goal(tmp_path):
     report = format_asr_engine_study(summary)
     assert "| all | espeak, flite | 600 | 5 | 30.00 ± 10.00 % | 70.00 ± 10.00 % | 2.33 | no |" in report
     assert "seed 0: 30.00 / 70.00 (30.0 % / 20.0 %)" in report
+
+
+def test_wer_by_voice_pools_each_voices_utterances_per_run_then_averages_runs(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    speakers = {"test": [{"speaker": 1010, "voice": "en-us+m3"}, {"speaker": 1011, "engine": "flite", "voice": "awb"}],
+                UNSEEN_ENGINE_TEST: [{"speaker": 1012, "engine": "festival", "voice": "kal_diphone"}]}  # fmt: skip
+    (corpus / "corpus.json").write_text(json.dumps({"speakers": speakers}))
+
+    def row(utt: str, words: int, errors: int) -> str:
+        reference = " ".join(["W"] * words)
+        return json.dumps({"utt_id": utt, "reference": reference, "substitutions": errors, "deletions": 0,
+                           "insertions": 0}) + "\n"  # fmt: skip
+
+    runs = []
+    for seed, flite_errors in ((0, 1), (1, 3)):
+        run = Table1Run("baseline", seed, tmp_path / f"seed{seed}")
+        (run.out / "decode").mkdir(parents=True)
+        (run.out / "decode" / "test.utterances.jsonl").write_text(
+            row("1010-1-0000", 4, 1) + row("1010-1-0001", 6, 0) + row("1011-1-0000", 5, flite_errors)
+        )
+        (run.out / "decode" / f"{UNSEEN_ENGINE_TEST}.utterances.jsonl").write_text(row("1012-1-0000", 5, 5))
+        runs.append(run)
+    result = wer_by_voice(corpus, runs)
+    assert result["test"] == {"espeak": {"wer_pct": pytest.approx(10.0), "words": 10},
+                              "flite:awb": {"wer_pct": pytest.approx(40.0), "words": 5}}  # fmt: skip
+    assert result[UNSEEN_ENGINE_TEST] == {"festival:kal_diphone": {"wer_pct": pytest.approx(100.0), "words": 5}}

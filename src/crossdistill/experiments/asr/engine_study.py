@@ -182,6 +182,7 @@ def run_asr_engine_study(out_dir: str | Path, settings: AsrEngineStudySettings) 
                 "metrics": json.loads((run.out / "metrics.json").read_text(encoding="utf-8")),
             }
         results[name] = summarize_setting(corpus, reports, settings.held_out_engine)
+        results[name]["wer_by_voice"] = wer_by_voice(corpus, runs)
     summary = {
         "settings": json.loads(json.dumps(dataclasses.asdict(settings))),
         "augmentation": AUGMENT,
@@ -194,6 +195,39 @@ def run_asr_engine_study(out_dir: str | Path, settings: AsrEngineStudySettings) 
     atomic_write_text(out / RESULTS_MD, format_asr_engine_study(summary))
     print(f"\nresults: {out / RESULTS_MD}", flush=True)
     return summary
+
+
+def speaker_voices(corpus: Path) -> dict[str, str]:
+    """Speaker id -> who speaks, from ``corpus.json``: ``engine:voice`` for flite and festival, ``espeak`` for eSpeak NG
+    (its many voice + variant pairs together)."""
+    metadata = json.loads((Path(corpus) / "corpus.json").read_text(encoding="utf-8"))
+    return {str(s["speaker"]): f"{s['engine']}:{s['voice']}" if s.get("engine", "espeak") != "espeak" else "espeak"
+            for speakers in metadata["speakers"].values() for s in speakers}  # fmt: skip
+
+
+def wer_by_voice(corpus: Path, runs: list[Table1Run]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per test set and test speakers' voice (``speaker_voices``): the WER (%) of the pooled utterances of each run,
+    mean over runs, and the reference words it counts (``decode/<split>.utterances.jsonl``)."""
+    voices = speaker_voices(corpus)
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    for split in TEST_SETS:
+        per_run: dict[str, list[float]] = {}
+        words: dict[str, int] = {}
+        for run in runs:
+            errors: dict[str, int] = {}
+            counts: dict[str, int] = {}
+            rows = run.out / "decode" / f"{split}.utterances.jsonl"
+            for line in rows.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                voice = voices[row["utt_id"].split("-")[0]]
+                errors[voice] = errors.get(voice, 0) + row["substitutions"] + row["deletions"] + row["insertions"]
+                counts[voice] = counts.get(voice, 0) + len(row["reference"].split())
+            for voice in counts:
+                per_run.setdefault(voice, []).append(100 * errors[voice] / counts[voice])
+                words[voice] = counts[voice]
+        result[split] = {voice: {"wer_pct": sum(v) / len(v), "words": words[voice]}
+                         for voice, v in sorted(per_run.items())}  # fmt: skip
+    return result
 
 
 def summarize_setting(corpus: Path, reports: dict[int, dict], held_out_engine: str) -> dict[str, Any]:
@@ -271,6 +305,12 @@ def format_asr_engine_study(summary: dict[str, Any]) -> str:
                  f"{_accuracy(r['frame_accuracy'][s], UNSEEN_ENGINE_TEST)})"
                  for s in wer["test"]["per_seed"]]  # fmt: skip
         lines.append(f"* {name}: {'; '.join(pairs)}")
+    lines += ["", "WER by who speaks in each test set (mean over seeds; eSpeak NG's voices together; reference words):",
+              ""]  # fmt: skip
+    for name, r in results.items():
+        for split, voices in r.get("wer_by_voice", {}).items():
+            cells = [f"{voice} {v['wer_pct']:.1f} % ({v['words']:,})" for voice, v in voices.items()]
+            lines.append(f"* {name}, `{split}`: {'; '.join(cells)}")
     lines += [
         "",
         "## Paired tests over seeds",
