@@ -22,16 +22,6 @@ from crossdistill.train.asr.seq2seq_eval import word_error_rate
 
 CONFIGS = Path(__file__).parents[3] / "configs" / "asr" / "seq2seq"
 OBJECTIVES = ("supervised", "lst", "multitask")
-TINY = {"model.d_model": 32, "model.num_heads": 2, "model.ff_dim": 64, "model.encoder_layers": 1,
-        "model.decoder_layers": 1, "model.conv_channels": 4, "batch_size": 4, "eval_batch_size": 8, "epochs": 2,
-        "warmup_steps": 5, "lr": 0.002, "threads": 1, "trainer.accelerator": "cpu", "trainer.progress_bar": "false",
-        "trainer.log_every_n_steps": 1, "decode.beam": 2, "decode.max_tokens": 40}  # fmt: skip
-
-
-def overrides(pipeline, out: Path, **extra) -> list[str]:
-    paths = {"corpus": pipeline.corpus, "units": pipeline.units, "lm": pipeline.lms / "subword",
-             "features_cache": pipeline.features_cache, "out": out}  # fmt: skip
-    return [f"{key}={value}" for key, value in {**paths, **TINY, **extra}.items()]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +30,7 @@ def runs(asr_pipeline, tmp_path_factory):
     weights = {"supervised": {}, "lst": {"objective.weight": 0.4}, "multitask": {"objective.weight": 0.6}}
     result = {}
     for name in OBJECTIVES:
-        config = load_config(CONFIGS / f"{name}.yaml", overrides(asr_pipeline, root / name, **weights[name]))
+        config = load_config(CONFIGS / f"{name}.yaml", asr_pipeline.seq2seq_overrides(root / name, **weights[name]))
         result[name] = (root / name, train(config))
     return result
 
@@ -125,9 +115,9 @@ def test_decoding_never_reads_the_kd_head(runs, asr_pipeline, tmp_path):
 def test_a_finished_run_is_returned_unchanged_and_other_settings_are_refused(runs, asr_pipeline):
     out, metrics = runs["lst"]
     stamp = (out / "metrics.json").stat().st_mtime_ns
-    again = load_config(CONFIGS / "lst.yaml", overrides(asr_pipeline, out, **{"objective.weight": 0.4}))
+    again = load_config(CONFIGS / "lst.yaml", asr_pipeline.seq2seq_overrides(out, **{"objective.weight": 0.4}))
     assert train(again) == metrics and (out / "metrics.json").stat().st_mtime_ns == stamp
-    other = load_config(CONFIGS / "lst.yaml", overrides(asr_pipeline, out, **{"objective.weight": 0.5}))
+    other = load_config(CONFIGS / "lst.yaml", asr_pipeline.seq2seq_overrides(out, **{"objective.weight": 0.5}))
     with pytest.raises(ValueError, match=r"objective\.weight"):
         train(other)
 
@@ -136,7 +126,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(runs, asr_pipeline, ru
     reference_out, reference = runs["multitask"]
     out = tmp_path / "killed"
     args = ["asr", "train", "--config", str(CONFIGS / "multitask.yaml"),
-            *overrides(asr_pipeline, out, **{"objective.weight": 0.6})]  # fmt: skip
+            *asr_pipeline.seq2seq_overrides(out, **{"objective.weight": 0.6})]  # fmt: skip
     # 20 training utterances in batches of 4: step 8 is in the middle of the second epoch.
     killed = run_killed("crossdistill.train.asr.seq2seq_module:Seq2SeqTrainingModule.training_step", 8, *args)
     assert killed.returncode != 0 and not (out / "metrics.json").exists()
@@ -168,7 +158,7 @@ def test_the_frame_loss_and_joint_ctc_decoding_train_and_decode(asr_pipeline, tm
 
     out = tmp_path / "frame"
     extra = {"frame_weight": 0.5, "ctc_weight": 0.3, "decode.ctc_weight": 0.3}
-    metrics = train(load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, **extra)))
+    metrics = train(load_config(CONFIGS / "supervised.yaml", asr_pipeline.seq2seq_overrides(out, **extra)))
     for record in metrics["history"]:
         for role in ("train", "dev"):
             part = record[role]
@@ -186,6 +176,8 @@ def test_the_frame_loss_and_joint_ctc_decoding_train_and_decode(asr_pipeline, tm
     report = json.loads(capsys.readouterr().out)
     assert report["decode"]["ctc_weight"] == 0 and report["hypotheses"].endswith("test-beam2.tsv")
     with pytest.raises(ValueError, match="frame_unit must be one of"):
-        load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, frame_weight=0.5, frame_unit="word"))
+        load_config(
+            CONFIGS / "supervised.yaml", asr_pipeline.seq2seq_overrides(out, frame_weight=0.5, frame_unit="word")
+        )
     with pytest.raises(ValueError, match=r"decode\.ctc_weight > 0 needs the CTC layer"):
-        load_config(CONFIGS / "supervised.yaml", overrides(asr_pipeline, out, **{"decode.ctc_weight": 0.3}))
+        load_config(CONFIGS / "supervised.yaml", asr_pipeline.seq2seq_overrides(out, **{"decode.ctc_weight": 0.3}))

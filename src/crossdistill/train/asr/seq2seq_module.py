@@ -156,10 +156,16 @@ def ctc_loss(logits: Tensor, encoder_mask: Tensor, targets: Tensor, token_mask: 
     lengths = token_mask.sum(dim=1) - 1  # drop </s>
     labels = torch.cat([targets[b, : int(n)] for b, n in enumerate(lengths)])
     log_probs = logits.float().log_softmax(dim=-1).transpose(0, 1)  # (T', B, V)
+    device = log_probs.device
+    if device.type == "cuda" and torch.are_deterministic_algorithms_enabled():
+        # CUDA's CTC backward has no deterministic kernel (torch raises under `trainer.deterministic`), so the loss
+        # is computed on the CPU and its gradient flows back to the GPU; a seeded run stays reproducible there.
+        log_probs, labels, lengths = log_probs.cpu(), labels.cpu(), lengths.cpu()
     per_utterance = F.ctc_loss(
-        log_probs, labels, encoder_mask.sum(dim=1), lengths, blank=CTC_BLANK, reduction="none", zero_infinity=True
-    )
-    return (per_utterance / lengths.clamp_min(1)).mean()
+        log_probs, labels, encoder_mask.sum(dim=1).to(log_probs.device), lengths, blank=CTC_BLANK,
+        reduction="none", zero_infinity=True,
+    )  # fmt: skip
+    return (per_utterance / lengths.clamp_min(1)).mean().to(device)
 
 
 def frame_loss(logits: Tensor, targets: Tensor) -> Tensor:
