@@ -90,6 +90,9 @@ def test_train_dev_test_are_planned_as_without_the_held_out_engine(seed, held_ou
     assert {p.config.engine for p in extra} == {held_out}
     assert [p.sentences for p in extra] == [p.sentences for p in without if p.split == "test"]
     assert len({p.speaker for p in plans}) == len(plans)
+    # The held-out test set does not depend on which engines train: the settings of an engine study share it.
+    espeak_only = plan_speakers(preset, seed, SENTENCES, {"espeak": (), held_out: voices[held_out]}, held_out)
+    assert espeak_only[len(without) :] == extra
 
 
 @pytest.mark.parametrize(

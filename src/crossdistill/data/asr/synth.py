@@ -202,7 +202,9 @@ def plan_speakers(
 
     ``held_out_engine`` (the unseen-engine split): train, dev and test are planned from the other engines exactly as
     a corpus of those engines alone; then ``preset.speakers["test"]`` speakers of this engine (the next ids) read
-    test's sentences, speaker ``j`` the same as test's ``j``-th, in the split ``test_unseen_engine``.
+    test's sentences, speaker ``j`` the same as test's ``j``-th, in the split ``test_unseen_engine``. Those speakers
+    depend only on the preset, the seed and the held-out engine's voices, not on the other engines, so corpora that
+    hold out the same engine share that test set byte for byte.
     """
     engine_voices = {"espeak": ()} if engine_voices is None else engine_voices
     seen = {engine: voices for engine, voices in engine_voices.items() if engine != held_out_engine}
