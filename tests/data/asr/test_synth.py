@@ -27,6 +27,7 @@ from crossdistill.data.asr.synth import (
     plan_speakers,
     synthesize_asr_corpus,
 )
+from crossdistill.data.asr.text import SplitFractions
 
 
 def _files(root):
@@ -272,6 +273,36 @@ def test_text_restrictions_of_presets(monkeypatch):
     table["closed"] = {**table["tiny"], "closed_vocabulary": 0}
     with pytest.raises(ValueError, match="preset 'closed' has closed_vocabulary 0 < 1"):
         get_preset("closed")
+    large = get_preset("fig3_large")
+    assert large.text_options()["am_fractions"] == {"am_train": 0.2, "am_dev": 0.02, "am_test": 0.02}
+    assert (large.text_fractions().am_train, large.text_fractions().lm_valid) == (0.2, SplitFractions().lm_valid)
+    assert get_preset("fig3").text_fractions() is None
+    table["typo"] = {**table["tiny"], "am_fractions": {"am_trian": 0.2}}
+    with pytest.raises(ValueError, match=r"preset 'typo' has am_fractions keys \['am_trian'\]"):
+        get_preset("typo")
+    table["greedy"] = {**table["tiny"], "am_fractions": {"am_train": 0.7, "am_dev": 0.2, "am_test": 0.2}}
+    with pytest.raises(ValueError, match=r"preset 'greedy': split fractions must .* sum to less than 1"):
+        get_preset("greedy")
+
+
+def test_am_fractions_choose_the_sentences_a_preset_reads(tmp_path, monkeypatch):
+    from crossdistill.data.asr.text import load_text_splits
+
+    table = dict(synth_module._presets())
+    monkeypatch.setattr(synth_module, "_presets", lambda: table)
+    shares = {"am_train": 0.5, "am_dev": 0.1, "am_test": 0.1}
+    table["shares"] = {**table["tiny"], "speakers": {"train": 2, "dev": 1, "test": 1}, "utterances_per_speaker": 2,
+                       "am_fractions": shares}  # fmt: skip
+    out = synthesize_asr_corpus(tmp_path / "shares", "shares", progress=False)
+    assert json.loads((out / "corpus.json").read_text())["options"]["am_fractions"] == shares
+    text = load_text_splits("sample", 0, fractions=SplitFractions(**shares))
+    default = load_text_splits("sample", 0)
+    corpus = load_asr_corpus(out, progress=False)
+    for split, sentences in (("train", text.am_train), ("dev", text.am_dev), ("test", text.am_test)):
+        read = {" ".join(u.words) for u in corpus.splits[split]}
+        assert read <= set(sentences)
+    # The sample's default shares would have given other training sentences.
+    assert not {" ".join(u.words) for u in corpus.splits["train"]} <= set(default.am_train)
 
 
 def test_a_closed_vocabulary_preset_synthesizes_only_covered_sentences(tmp_path, monkeypatch):

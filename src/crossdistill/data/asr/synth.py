@@ -106,6 +106,8 @@ class AsrPreset:
       max_words: the longest AM sentence, in words (sentences have at least 4).
       closed_vocabulary: if set, AM sentences use only this many most frequent LM words
         (``text.restrict_to_vocabulary``).
+      am_fractions: if set, the word shares of the text's AM parts (``am_train``, ``am_dev``, ``am_test``; the rest
+        of ``text.SplitFractions`` at its defaults): a closed vocabulary leaves few sentences of the default shares.
     """
 
     name: str
@@ -115,14 +117,23 @@ class AsrPreset:
     utterances_per_speaker: int
     max_words: int = AM_WORDS[1]
     closed_vocabulary: int | None = None
+    am_fractions: dict[str, float] | None = None
 
-    def text_options(self) -> dict[str, int]:
+    def text_options(self) -> dict[str, Any]:
         """The text restrictions that differ from the defaults (recorded in a corpus's options only when set, so
         corpora made before these options existed keep their identity)."""
         options = {"max_words": self.max_words} if self.max_words != AM_WORDS[1] else {}
         if self.closed_vocabulary is not None:
             options["closed_vocabulary"] = self.closed_vocabulary
+        if self.am_fractions is not None:
+            options["am_fractions"] = dict(self.am_fractions)
         return options
+
+    def text_fractions(self):
+        """The ``text.SplitFractions`` of this preset's text (None: the source's defaults)."""
+        from crossdistill.data.asr.text import SplitFractions
+
+        return None if self.am_fractions is None else SplitFractions(**self.am_fractions)
 
 
 @functools.cache
@@ -150,7 +161,16 @@ def get_preset(name: str) -> AsrPreset:
         int(entry["utterances_per_speaker"]),
         int(entry.get("max_words", AM_WORDS[1])),
         None if entry.get("closed_vocabulary") is None else int(entry["closed_vocabulary"]),
+        None if entry.get("am_fractions") is None else {k: float(v) for k, v in entry["am_fractions"].items()},
     )
+    if preset.am_fractions is not None:
+        unknown = set(preset.am_fractions) - {"am_train", "am_dev", "am_test"}
+        if unknown:
+            raise ValueError(f"{PRESETS_FILE}: preset {name!r} has am_fractions keys {sorted(unknown)}")
+        try:
+            preset.text_fractions()
+        except ValueError as error:
+            raise ValueError(f"{PRESETS_FILE}: preset {name!r}: {error}") from None
     if preset.max_words < AM_WORDS[0]:
         raise ValueError(f"{PRESETS_FILE}: preset {name!r} has max_words {preset.max_words} < {AM_WORDS[0]}")
     if preset.closed_vocabulary is not None and preset.closed_vocabulary < 1:
@@ -454,7 +474,12 @@ def synthesize_asr_corpus(
     if _check_out_dir(out, state, options):
         return out
     clock = {"start": time.perf_counter()}
-    text = load_text_splits(options["text_source"], seed=int(seed), am_words=(AM_WORDS[0], chosen.max_words))
+    text = load_text_splits(
+        options["text_source"],
+        seed=int(seed),
+        fractions=chosen.text_fractions(),
+        am_words=(AM_WORDS[0], chosen.max_words),
+    )
     if chosen.closed_vocabulary is not None:
         text = restrict_to_vocabulary(text, chosen.closed_vocabulary)
     sentences = {"train": text.am_train, "dev": text.am_dev, "test": text.am_test}
