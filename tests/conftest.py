@@ -37,17 +37,20 @@ ASR_UNITS_OPTIONS = {"senones": 150, "subwords": 100, "min_leaf_frames": 20}
 ASR_LM_OPTIONS = {"model.embedding_dim": 16, "model.hidden_dim": 32, "model.num_layers": 1, "epochs": 1,
                   "batch_size": 32, "threads": 1, "trainer.accelerator": "cpu",
                   "trainer.progress_bar": "false"}  # fmt: skip
+# What the tiny hybrid and seq2seq runs share: an encoder of width 32, 2 epochs, one thread on the CPU.
+_TINY_ASR_RUN = {"model.d_model": 32, "model.num_heads": 2, "model.ff_dim": 64, "model.conv_channels": 4,
+                 "batch_size": 4, "eval_batch_size": 8, "epochs": 2, "warmup_steps": 5, "lr": 0.002, "threads": 1,
+                 "trainer.accelerator": "cpu", "trainer.progress_bar": "false",
+                 "trainer.log_every_n_steps": 1}  # fmt: skip
 # A hybrid AM small enough to train an epoch of the tiny corpus in about a second on one thread.
-HYBRID_TINY_OVERRIDES = {"model.d_model": 32, "model.num_layers": 1, "model.num_heads": 2, "model.ff_dim": 64,
-                         "model.conv_channels": 4, "batch_size": 4, "eval_batch_size": 8, "epochs": 2,
-                         "warmup_steps": 5, "lr": 0.002, "threads": 1, "trainer.accelerator": "cpu",
-                         "trainer.progress_bar": "false", "trainer.log_every_n_steps": 1}  # fmt: skip
-# A seq2seq model (paper 001's Fig. 3) of the same scale: 2 epochs, beam 2.
-SEQ2SEQ_TINY_OVERRIDES = {"model.d_model": 32, "model.num_heads": 2, "model.ff_dim": 64, "model.encoder_layers": 1,
-                          "model.decoder_layers": 1, "model.conv_channels": 4, "batch_size": 4, "eval_batch_size": 8,
-                          "epochs": 2, "warmup_steps": 5, "lr": 0.002, "threads": 1, "trainer.accelerator": "cpu",
-                          "trainer.progress_bar": "false", "trainer.log_every_n_steps": 1, "decode.beam": 2,
+HYBRID_TINY_OVERRIDES = {**_TINY_ASR_RUN, "model.num_layers": 1}
+# A seq2seq model (paper 001's Fig. 3) of the same scale, decoded with beam 2.
+SEQ2SEQ_TINY_OVERRIDES = {**_TINY_ASR_RUN, "model.encoder_layers": 1, "model.decoder_layers": 1, "decode.beam": 2,
                           "decode.max_tokens": 40}  # fmt: skip
+
+
+def _as_overrides(settings: dict) -> list[str]:
+    return [f"{key}={value}" for key, value in settings.items()]
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,14 @@ class AsrPipeline:
     def hybrid_overrides(self, out: Path, **extra) -> list[str]:
         """``key=value`` overrides of a tiny hybrid AM run on this chain (``extra`` wins)."""
         paths = {"corpus": self.corpus, "units": self.units, "lms": self.lms, "features_cache": self.features_cache}
-        return [f"{key}={value}" for key, value in {**paths, "out": out, **HYBRID_TINY_OVERRIDES, **extra}.items()]
+        return _as_overrides({**paths, "out": out, **HYBRID_TINY_OVERRIDES, **extra})
 
     def seq2seq_overrides(self, out: Path, **extra) -> list[str]:
         """``key=value`` overrides of a tiny seq2seq run on this chain, distilled from the subword LM (``extra``
         wins)."""
         paths = {"corpus": self.corpus, "units": self.units, "lm": self.lms / "subword",
                  "features_cache": self.features_cache}  # fmt: skip
-        return [f"{key}={value}" for key, value in {**paths, "out": out, **SEQ2SEQ_TINY_OVERRIDES, **extra}.items()]
+        return _as_overrides({**paths, "out": out, **SEQ2SEQ_TINY_OVERRIDES, **extra})
 
 
 @pytest.fixture(scope="session")

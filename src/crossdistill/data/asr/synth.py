@@ -65,7 +65,7 @@ from crossdistill.data.asr.librispeech import (
     UNFINISHED_MARKER,
 )
 from crossdistill.data.asr.phones import espeak_sequence_to_arpabet
-from crossdistill.data.asr.text import AM_WORDS
+from crossdistill.data.asr.text import AM_WORDS, SplitFractions
 from crossdistill.data.corpus import UNSEEN_ENGINE_TEST
 from crossdistill.data.engines.phones import cmu_to_arpabet
 from crossdistill.data.speakers import SpeakerConfig, draw_speaker, engine_timbres
@@ -129,10 +129,8 @@ class AsrPreset:
             options["am_fractions"] = dict(self.am_fractions)
         return options
 
-    def text_fractions(self):
+    def text_fractions(self) -> SplitFractions | None:
         """The ``text.SplitFractions`` of this preset's text (None: the source's defaults)."""
-        from crossdistill.data.asr.text import SplitFractions
-
         return None if self.am_fractions is None else SplitFractions(**self.am_fractions)
 
 
