@@ -87,6 +87,13 @@ def test_the_report_holds_means_paired_tests_and_the_papers_findings(fake_sweep)
         assert (fake_sweep / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_preset_and_a_corpus_together_are_refused_before_any_work(tmp_path, capsys):
+    argv = ["asr", "benchmark", "fig3", "--out", str(tmp_path / "out"), "--preset", "tiny", "--corpus", str(tmp_path)]
+    assert main(argv) == 2
+    assert "give --preset (tiny) or --corpus" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_sweep_settings_are_named():
     with pytest.raises(ValueError, match=r"--lambdas must lie in \[0, 1\].*1.5"):
         Fig3Settings(lambdas=(0.5, 1.5)).check()
@@ -119,6 +126,8 @@ def test_the_command_runs_a_toy_sweep_and_resumes_without_retraining(asr_tiny_co
     assert [p.stat().st_mtime_ns for p in runs] == stamps
     assert (out / "report.md").read_text().split("## Test WER against λ")[1].split("Δ < 0")[0] == table
     state = json.loads((out / "fig3.json").read_text())
+    assert (state["settings"]["setup"]["preset"], state["settings"]["setup"]["corpus"]) == (None, str(asr_tiny_corpus))
+    assert '"preset": null' in (out / "report.md").read_text()  # the report names the corpus read, not a preset
     assert {"units", "lm_subword", "posteriors_subword", "teacher_cache", "runs"} <= set(state["wall_seconds"])
     other = [*argv[:-1], "trainer.accelerator=cpu", "epochs=2"]
     assert main(other) == 2  # another sweep in the same folder is refused

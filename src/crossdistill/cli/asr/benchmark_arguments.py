@@ -25,8 +25,8 @@ def add_shared_arguments(
     parser.add_argument("--out", type=Path, required=True, help="output folder (every stage resumes from it)")
     parser.add_argument("--seeds", default=",".join(map(str, seeds)),
                         help=f"comma-separated seeds (default {','.join(map(str, seeds))})")  # fmt: skip
-    parser.add_argument("--preset", default=setup.preset, help=f"corpus preset (default {setup.preset})")
-    parser.add_argument("--corpus", type=Path, help="an existing corpus folder (with alignments) instead")
+    parser.add_argument("--preset", help=f"corpus preset (default {setup.preset})")
+    parser.add_argument("--corpus", type=Path, help="an existing corpus folder (with alignments) instead of --preset")
     parser.add_argument("--senones", type=int, default=setup.senones,
                         help=f"senone tree leaves of the units folder (default {setup.senones})")  # fmt: skip
     parser.add_argument("--subwords", type=int, default=setup.subwords,
@@ -47,10 +47,13 @@ def add_shared_arguments(
 
 
 def setup_from_arguments(args: argparse.Namespace, defaults: AsrSetupSettings) -> AsrSetupSettings:
-    """The shared inputs the arguments ask for (the calibrated LM settings first, then ``--lm``)."""
+    """The shared inputs the arguments ask for (the calibrated LM settings first, then ``--lm``). A ``--corpus`` run
+    records no preset, so its settings name the corpus actually read."""
+    if args.preset is not None and args.corpus is not None:
+        raise ValueError(f"give --preset ({args.preset}) or --corpus ({args.corpus}), not both")
     return replace(
         defaults,
-        preset=args.preset,
+        preset=None if args.corpus is not None else args.preset or defaults.preset,
         corpus=None if args.corpus is None else str(args.corpus),
         senones=args.senones,
         subwords=args.subwords,

@@ -34,15 +34,16 @@ WORD_LM_DIR = "word_lm"
 class AsrSetupSettings:
     """The shared inputs of the hybrid experiments.
 
-    preset: corpus preset (``crossdistill asr data synth``), used when ``corpus`` is None. corpus: an existing corpus
-    folder (with alignments) instead. corpus_seed: the synthesis seed. senones, subwords, min_leaf_frames: the units
-    folder's options (``crossdistill asr units``). lm_units: the LMs to train (each with its posterior cache).
+    preset: corpus preset (``crossdistill asr data synth``), used (and required) when ``corpus`` is None. corpus: an
+    existing corpus folder (with alignments) instead. corpus_seed: the synthesis seed. senones, subwords,
+    min_leaf_frames: the units folder's options (``crossdistill asr units``). lm_units: the LMs to train (each with its
+    posterior cache).
     lm_overrides: ``key=value`` settings of every LM (``crossdistill asr lm train``), e.g. ``epochs=2``. top_k: rows
     kept per segment in the posterior caches (None: the command's default). jobs: synthesis worker processes (and,
     for Table 1, training runs at once). threads: torch threads of each LM, cache and run.
     """
 
-    preset: str = "default"
+    preset: str | None = "default"
     corpus: str | None = None
     corpus_seed: int = 0
     senones: int = UnitsOptions.senones
@@ -62,6 +63,8 @@ class AsrSetupSettings:
         from crossdistill.data.asr.synth import get_preset
 
         if self.corpus is None:
+            if self.preset is None:
+                raise ValueError("give a corpus preset or an existing corpus folder")
             get_preset(self.preset)
         elif not Path(self.corpus).is_dir():
             raise FileNotFoundError(f"--corpus {self.corpus} is not a folder")
