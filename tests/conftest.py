@@ -174,6 +174,21 @@ sys.exit(main(sys.argv[4:]))
 
 
 @pytest.fixture(scope="session")
+def without_throughput():
+    """``without_throughput(metrics)``: a run's metrics (nested dicts and lists) without its throughput keys
+    (``*_per_second``), the only numbers that differ between two runs of one config on one machine."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if not key.endswith("per_second")}
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return value
+
+    return strip
+
+
+@pytest.fixture(scope="session")
 def run_killed():
     """``run_killed(target, n, *cli_args)``: run ``crossdistill *cli_args`` in a subprocess killed (SIGKILL) on
     the ``n``-th call of ``target`` ("module:attribute", e.g. "crossdistill.train.x:Class.method"); returns
