@@ -25,6 +25,10 @@ def test_t_test_hand_value_and_seed_minimums():
     # df = 2: two-sided p = 1 - t / sqrt(t^2 + 2); differences 1, 2, 3 give t = 2 / (1 / sqrt 3).
     t = 2 * math.sqrt(3)
     assert seed_test([1.0, 2.0, 3.0]).t_p == pytest.approx(1 - t / math.sqrt(t * t + 2), rel=1e-9)
+    # 95 % interval: mean 2 +- t_{0.975, 2} (4.302653) * sd 1 / sqrt 3
+    half_width = 4.302653 / math.sqrt(3)
+    assert seed_test([1.0, 2.0, 3.0]).interval == pytest.approx((2 - half_width, 2 + half_width))
+    assert seed_test([0.5, 1.0]).interval is None
     for n in (1, 2):
         tests = seed_test([0.5] * n)
         assert tests.t_p is None and tests.t_note == f"not testable with {n} seed{'s' if n > 1 else ''} (needs 3)"

@@ -53,6 +53,7 @@ class SeedTest:
     detectable_pp: float | None  # 80 %-power detectable |mean difference| at the observed spread
     sign_p: float | None
     sign_note: str
+    interval: tuple[float, float] | None = None  # the t-test's 1 - alpha (95 %) interval of the mean difference
 
     @property
     def seeds(self) -> int:
@@ -91,13 +92,16 @@ def seed_test(differences: Sequence[float], alpha: float = ALPHA) -> SeedTest:
     """Paired t-test and exact sign test on per-seed differences, or why they cannot be run."""
     differences = tuple(0.0 if abs(d) < TIE_TOLERANCE_PP else float(d) for d in differences)
     n = len(differences)
-    t_p = detectable = None
+    t_p = detectable = interval = None
     if n < MIN_SEEDS_T_TEST:
         t_note = not_testable(n, MIN_SEEDS_T_TEST)
     elif statistics.stdev(differences) < TIE_TOLERANCE_PP:
         t_note = "no spread across seeds: t undefined"
     else:
-        t_p = float(stats.ttest_1samp(differences, 0.0).pvalue)
+        result = stats.ttest_1samp(differences, 0.0)
+        t_p = float(result.pvalue)
+        low, high = result.confidence_interval(1 - alpha)
+        interval = (float(low), float(high))
         detectable = t_test_detectable_effect(n, alpha) * statistics.stdev(differences)
         t_note = ""
     sign_needs = min_seeds_for_sign_test(alpha)
@@ -107,7 +111,7 @@ def seed_test(differences: Sequence[float], alpha: float = ALPHA) -> SeedTest:
     else:
         sign_p = float(stats.binomtest(sum(d > 0 for d in nonzero), len(nonzero)).pvalue) if nonzero else 1.0
         sign_note = ""
-    return SeedTest(differences, t_p, t_note, detectable, sign_p, sign_note)
+    return SeedTest(differences, t_p, t_note, detectable, sign_p, sign_note, interval)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from scipy import stats
 
 from crossdistill.cli import main
 from crossdistill.experiments.asr.fig3 import Fig3Settings, plan_runs
-from crossdistill.experiments.asr.fig3_report import write_fig3_report
+from crossdistill.experiments.asr.fig3_report import sentence_errors, write_fig3_report
 
 # Test WER (%) per seed 0, 1, 2 of each point (whole numbers: a fake run has 100 reference words). LST swings
 # with lambda and is above the baseline at 0.9; the multi-task head is below the baseline everywhere.
@@ -34,7 +34,7 @@ def write_fake_run(folder: Path, method: str, weight: float | None, seed: int, w
     rows = [["utt_id", "errors", "reference_words", "reference", "hypothesis"]]
     for i in range(10):
         e = errors // 10 + (1 if i < errors % 10 else 0)
-        rows.append([f"1-1-{i:04d}", str(e), "10", "A " * 10, "B " * 10])
+        rows.append([f"1-1-{i:04d}", str(e), "10", f"W{i} " * 10, "B " * 10])
     (folder / "hypotheses").mkdir()
     with open(folder / "hypotheses" / "test.tsv", "w", newline="") as handle:
         csv.writer(handle, delimiter="\t", lineterminator="\n").writerows(rows)
@@ -64,6 +64,14 @@ def test_the_report_holds_means_paired_tests_and_the_papers_findings(fake_sweep)
     lst = rows[("lst", 0.9)]
     assert lst["differences_pp"] == pytest.approx(differences)
     assert lst["t_p"] == pytest.approx(stats.ttest_1samp(differences, 0.0).pvalue)
+    half_width = stats.t.ppf(0.975, 2) * statistics.stdev(differences) / 3**0.5
+    mean = statistics.mean(differences)
+    assert lst["interval_pp"] == pytest.approx([mean - half_width, mean + half_width])
+    # Per sentence (10 distinct ones here), word errors averaged over seeds: LST at 0.9 is worse on every sentence.
+    sentence = lst["sentence_test"]
+    assert (sentence["sentences"], sentence["reference_words"]) == (10, 100)
+    assert sentence["difference_pp"] == pytest.approx(mean)
+    assert sentence["worse"] + sentence["tied"] == 10 and sentence["better"] == 0
     # Holm over the four points: sorted p's times (m - rank), running maximum, capped at 1.
     tested = sorted((r for r in data["rows"] if r.get("t_p") is not None), key=lambda r: r["t_p"])
     running = 0.0
@@ -81,10 +89,21 @@ def test_the_report_holds_means_paired_tests_and_the_papers_findings(fake_sweep)
         statistics.mean(WERS[("lst", 0.9)]) - statistics.mean(WERS[("lst", 0.1)])
     )
     text = report.read_text()
-    assert "| LST, eq. 3 (T = 5) | 0.9 | 3 | 37.67 ± 1.53 | +6.67 | 0/3 |" in text
+    row = "| LST, eq. 3 (T = 5) | 0.9 | 3 | 37.67 ± 1.53 | +6.67 [{:+.2f}, {:+.2f}] | 0/3 |".format(*lst["interval_pp"])
+    assert row in text
+    assert "10 test utterances reading 10 distinct sentences" in text
+    assert "Wilcoxon test over the 10 distinct test sentences (100 reference words per seed)" in text
     assert "mean WER above the baseline at λ = 0.9;" in text
     for figure in ("fig3.png", "calibration.png"):
         assert (fake_sweep / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sentences_read_by_several_voices_are_one_unit_of_the_test_set():
+    references = {"a1": "THE CAT", "a2": "THE CAT", "b1": "A DOG RAN"}
+    errors = {0: {"a1": 1, "a2": 2, "b1": 0}, 1: {"a1": 0, "a2": 0, "b1": 3}}
+    by_seed, words = sentence_errors(errors, references)
+    assert by_seed == {0: {"THE CAT": 3, "A DOG RAN": 0}, 1: {"THE CAT": 0, "A DOG RAN": 3}}
+    assert words == {"THE CAT": 4, "A DOG RAN": 3}
 
 
 def test_a_preset_and_a_corpus_together_are_refused_before_any_work(tmp_path, capsys):

@@ -2,9 +2,10 @@
 and the calibration of the supervised head (paper 001, Section 5.1 and its fourth claim).
 
 ``OUT/report.md`` holds, per method and lambda: test WER mean ± std over seeds, the difference to the supervised
-baseline with a paired t-test over seeds (Holm-adjusted over every point of the sweep) and the exact sign test
-(``crossdistill.experiments.significance``), an utterance-level exact McNemar test on whole-sentence correctness
-(summed over seeds), and the dev ECE of the top-1/2/3 classes. ``fig3.png`` plots WER against lambda for both
+baseline with its 95 % interval and a paired t-test over seeds (Holm-adjusted over every point of the sweep), the
+exact sign test (``crossdistill.experiments.significance``), a Wilcoxon signed-rank test over the distinct test
+sentences (test-set sampling; ``sentence_errors`` says why sentences, not utterances), what each test can detect, and
+the dev ECE of the top-1/2/3 classes. ``fig3.png`` plots WER against lambda for both
 methods with the baseline's mean ± std as a band; ``calibration.png`` plots ECE_1..3 against lambda.
 ``report.json`` holds every number of the report.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crossdistill.common import atomic_path, atomic_write_text
-from crossdistill.experiments.significance import ALPHA, holm, seed_test, utterance_test
+from crossdistill.experiments.significance import ALPHA, holm, seed_test, t_test_detectable_effect, word_error_test
 
 METHOD_NAMES = {
     "supervised": "baseline (supervised)",
@@ -36,7 +37,8 @@ class PointResult:
     method: str
     weight: float | None
     metrics: dict[int, dict[str, Any]]
-    sentences: dict[int, dict[str, bool]]  # seed -> test utt_id -> recognised without error
+    errors: dict[int, dict[str, int]]  # seed -> test utt_id -> word errors
+    references: dict[str, str]  # test utt_id -> reference transcript
 
     @property
     def seeds(self) -> list[int]:
@@ -58,16 +60,36 @@ def collect_points(out: Path) -> list[PointResult]:
         metrics = json.loads(path.read_text(encoding="utf-8"))
         method = metrics["objective"]["name"]
         weight = None if method == "supervised" else float(metrics["objective"]["weight"])
-        point = points.setdefault((method, weight), PointResult(method, weight, {}, {}))
+        point = points.setdefault((method, weight), PointResult(method, weight, {}, {}, {}))
         point.metrics[int(metrics["seed"])] = metrics
-        point.sentences[int(metrics["seed"])] = _sentence_correctness(path.parent / "hypotheses" / "test.tsv")
+        with open(path.parent / "hypotheses" / "test.tsv", newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        point.errors[int(metrics["seed"])] = {row["utt_id"]: int(row["errors"]) for row in rows}
+        point.references |= {row["utt_id"]: row["reference"] for row in rows}
     order = {"supervised": 0, "lst": 1, "multitask": 2}
     return sorted(points.values(), key=lambda p: (order[p.method], -1.0 if p.weight is None else p.weight))
 
 
-def _sentence_correctness(path: Path) -> dict[str, bool]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return {row["utt_id"]: int(row["errors"]) == 0 for row in csv.DictReader(handle, delimiter="\t")}
+def sentence_errors(
+    errors: dict[int, dict[str, int]], references: dict[str, str]
+) -> tuple[dict[int, dict[str, int]], dict[str, int]]:
+    """Word errors per distinct test sentence (summed over the utterances that read it) for every seed, and each
+    sentence's reference words (summed likewise).
+
+    Why sentences: a synthetic test set has several voices read one sentence (`fig3_large`: 1,020 test utterances
+    read 346 sentences, most of them 3 times; `fig3`: 340 read 70). Their errors are not independent (a word the
+    model cannot spell is wrong in every reading), so a test over utterances would count one sentence's evidence
+    several times and overstate it.
+    """
+    by_seed: dict[int, dict[str, int]] = {}
+    for seed, per_utterance in errors.items():
+        totals = by_seed.setdefault(seed, {})
+        for utt, count in per_utterance.items():
+            totals[references[utt]] = totals.get(references[utt], 0) + count
+    words: dict[str, int] = {}
+    for text in references.values():
+        words[text] = words.get(text, 0) + len(text.split())
+    return by_seed, words
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
@@ -96,9 +118,9 @@ def compare(points: list[PointResult]) -> dict[str, Any]:
             shared = [s for s in point.seeds if s in baseline.metrics]
             differences = [100 * (point.metrics[s]["test_wer"] - baseline.metrics[s]["test_wer"]) for s in shared]
             tests = seed_test(differences)
-            sentences = utterance_test(
-                {s: point.sentences[s] for s in shared}, {s: baseline.sentences[s] for s in shared}
-            )
+            point_errors, words = sentence_errors({s: point.errors[s] for s in shared}, point.references)
+            baseline_errors, _ = sentence_errors({s: baseline.errors[s] for s in shared}, baseline.references)
+            sentences = word_error_test(point_errors, baseline_errors, words)
             row |= {
                 "differences_pp": list(tests.differences),
                 "mean_difference_pp": tests.mean_difference,
@@ -106,16 +128,21 @@ def compare(points: list[PointResult]) -> dict[str, Any]:
                 "losses": tests.losses,
                 "t_p": tests.t_p,
                 "t_note": tests.t_note,
+                "interval_pp": tests.interval,
                 "detectable_pp": tests.detectable_pp,
                 "sign_p": tests.sign_p,
                 "sign_note": tests.sign_note,
                 "sentence_test": None
                 if sentences is None
                 else {
-                    "pairs": sentences.pairs,
-                    "cell_only": sentences.cell_only,
-                    "baseline_only": sentences.vanilla_only,
+                    "sentences": sentences.utterances,
+                    "reference_words": sentences.reference_words,
+                    "better": sentences.better,
+                    "worse": sentences.worse,
+                    "tied": sentences.tied,
+                    "difference_pp": sentences.difference_pp,
                     "p": sentences.p,
+                    "detectable_pp": sentences.detectable_pp,
                 },
             }
         rows.append(row)
@@ -175,8 +202,8 @@ def _fmt_p(p: float | None) -> str:
 
 def render_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| method | λ | seeds | test WER (%) | Δ vs baseline (pp) | wins/losses | paired t p (Holm) | "
-        "sign-test p | whole-sentence McNemar p (Holm) | dev WER (%) | dev ECE top-1 | top-2 | top-3 |",
+        "| method | λ | seeds | test WER (%) | Δ vs baseline (pp) [95 % CI] | wins/losses | paired t p (Holm) | "
+        "sign-test p | per-sentence Wilcoxon p (Holm) | dev WER (%) | dev ECE top-1 | top-2 | top-3 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -190,10 +217,11 @@ def render_table(rows: list[dict[str, Any]]) -> str:
         t = f"{_fmt_p(r['t_p'])} ({_fmt_p(r.get('t_p_holm'))})" if r["t_p"] is not None else r["t_note"]
         sign = _fmt_p(r["sign_p"]) or r["sign_note"]
         sentence = r.get("sentence_test")
-        mcnemar = "" if not sentence else f"{_fmt_p(sentence['p'])} ({_fmt_p(sentence.get('p_holm'))})"
+        wilcoxon = "" if not sentence else f"{_fmt_p(sentence['p'])} ({_fmt_p(sentence.get('p_holm'))})"
+        interval = "" if r["interval_pp"] is None else " [{:+.2f}, {:+.2f}]".format(*r["interval_pp"])
         lines.append(
-            f"{start} {r['mean_difference_pp']:+.2f} | {r['wins']}/{r['losses']} | {t} | {sign} | "
-            f"{mcnemar} | {r['dev_wer_mean']:.2f} | {ece} |"
+            f"{start} {r['mean_difference_pp']:+.2f}{interval} | {r['wins']}/{r['losses']} | {t} | {sign} | "
+            f"{wilcoxon} | {r['dev_wer_mean']:.2f} | {ece} |"
         )
     return "\n".join(lines)
 
@@ -220,6 +248,36 @@ def render_findings(found: dict[str, Any]) -> str:
             f"{listed(found['multitask_better_than_lst_at'])} of {n}.",
         ]
     )
+
+
+def render_power(rows: list[dict[str, Any]]) -> str:
+    """What this design (seeds x test sentences) can detect, at the spreads observed."""
+    compared = [r for r in rows if "mean_difference_pp" in r]
+    seeds = max((len(r["seeds"]) for r in compared), default=0)
+    seed_detectable = [r["detectable_pp"] for r in compared if r["detectable_pp"] is not None]
+    sentence_detectable = [r["sentence_test"]["detectable_pp"] for r in compared
+                           if r.get("sentence_test") and r["sentence_test"]["detectable_pp"] is not None]  # fmt: skip
+    if not compared:
+        return "No point to compare with the baseline yet."
+    if seed_detectable:
+        lines = [
+            f"- **Seed noise:** with {seeds} seeds the paired t-test detects (80 % power, 5 % level) a mean WER "
+            f"difference of {t_test_detectable_effect(seeds):.1f} standard deviations of the per-seed differences: "
+            f"{min(seed_detectable):.2f}-{max(seed_detectable):.2f} pp at the spreads observed (each estimated from "
+            f"{seeds} differences, so a rough guide)."
+        ]
+    else:
+        lines = [f"- **Seed noise:** not testable with {seeds} seed{'s' if seeds != 1 else ''} (the t-test needs 3)."]
+    if sentence_detectable:
+        first = next(r["sentence_test"] for r in compared if r.get("sentence_test"))
+        lines.append(
+            f"- **Test-set sampling:** the Wilcoxon test over the {first['sentences']} distinct test sentences "
+            f"({first['reference_words']:,} reference words per seed) detects differences of about "
+            f"{min(sentence_detectable):.2f}-{max(sentence_detectable):.2f} pp (80 % power, paired-t approximation "
+            "on the same per-sentence differences). It conditions on the trained runs: it speaks to which sentences "
+            "the test set drew, not to training randomness."
+        )
+    return "\n".join(lines)
 
 
 def plot_fig3(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -308,23 +366,30 @@ def write_fig3_report(out: str | Path) -> Path:
     baseline = next((p for p in points if p.method == "supervised"), points[0])
     first = baseline.metrics[baseline.seeds[0]]
     model = "The baseline model" if baseline.method == "supervised" else "An LST model"
+    references = baseline.references
+    test_set = f"{len(references):,} test utterances reading {len(set(references.values())):,} distinct sentences"
     text = f"""# Paper 001, Fig. 3: LST (eq. 3) against the multi-task head (eq. 4) on the seq2seq model
 
 Settings: {json.dumps(settings)}
 Code at commit(s): {", ".join(state.get("commits", ["unknown"]))}. Wall time of the command (summed over restarts):
 {json.dumps(timings)}. {model} has {first["parameters"]:,} parameters (the multi-task runs add the KD
-layer); every run decodes with beam {first["decode"]["beam"]}.
+layer); every run decodes with beam {first["decode"]["beam"]}; {test_set}.
 
 ## Test WER against λ
 
 {render_table(rows)}
 
-Δ < 0: fewer errors than the baseline. The paired t-test runs over the per-seed WER differences (every seed trains
-the baseline and each point with the same seed) and is Holm-adjusted over every point of the sweep; it needs at
-least 3 seeds, and the exact sign test cannot reach p < 0.05 with fewer than 6. The whole-sentence McNemar test counts
-test utterances recognised without error by exactly one of the two runs, summed over seeds (an exact test that
-speaks to test-set sampling, not to seed noise). ECE (%) is the expected calibration error of the k-th most probable
-subword of the supervised head, teacher-forced on the dev transcripts (15 equal-width bins), mean ± std over seeds.
+Δ < 0: fewer errors than the baseline; its interval is the paired t-test's 95 % confidence interval. The paired
+t-test runs over the per-seed WER differences (every seed trains the baseline and each point with the same seed) and
+is Holm-adjusted over every point of the sweep; it needs at least 3 seeds, and the exact sign test cannot reach
+p < 0.05 with fewer than 6. The Wilcoxon signed-rank test pairs the two runs on each distinct test sentence (its word
+errors summed over the voices that read it, averaged over seeds; Holm over the points): it speaks to test-set
+sampling, not to seed noise. ECE (%) is the expected calibration error of the k-th most probable subword of the
+supervised head, teacher-forced on the dev transcripts (15 equal-width bins), mean ± std over seeds.
+
+## What this design can detect
+
+{render_power(rows)}
 
 ![WER against lambda](fig3.png)
 
