@@ -40,7 +40,8 @@ def write_fake_run(folder: Path, method: str, weight: float | None, seed: int, w
         csv.writer(handle, delimiter="\t", lineterminator="\n").writerows(rows)
     metrics = {"objective": {"name": method, "weight": 0.0 if weight is None else weight}, "seed": seed,
                "test_wer": errors / 100, "dev_wer": errors / 100 + 0.01, "seconds": 10.0, "parameters": 1000,
-               "decode": {"beam": 4}, "dev_ece": {"top1": ECE[method], "top2": 2 * ECE[method],
+               "decode": {"beam": 4}, "dev_ece": {"top1": ECE[method],
+                                                  "top2": 2 * ECE[method] + (seed / 500 if method == "lst" else 0),
                                                   "top3": ECE[method] + seed / 1000}}  # fmt: skip
     (folder / "metrics.json").write_text(json.dumps(metrics))
 
@@ -80,11 +81,20 @@ def test_the_report_holds_means_paired_tests_and_the_papers_findings(fake_sweep)
         assert row["t_p_holm"] == pytest.approx(running)
     assert len(tested) == 4
     assert rows[("multitask", 0.1)]["wins"] == 3 and rows[("lst", 0.9)]["losses"] == 3
-    assert rows[("lst", 0.9)]["dev_ece_mean"]["top2"] == pytest.approx(0.1)
+    assert rows[("lst", 0.9)]["dev_ece_mean"]["top2"] == pytest.approx(0.102)
     found = data["findings"]
     assert found["lst_worse_than_baseline_at"] == [0.9]
     assert found["multitask_better_than_baseline_at"] == [0.1, 0.9]
     assert found["multitask_better_than_lst_at"] == [0.1, 0.9]
+    # LST's top-2 ECE is 6.0, 6.2, 6.4 pp above the baseline's on seeds 0, 1, 2: beyond seed noise at both lambdas
+    # (Holm over the two). Its top-1 difference is the same on every seed: above, but no spread to test.
+    ece_t = stats.ttest_1samp([6.0, 6.2, 6.4], 0.0).pvalue
+    assert rows[("lst", 0.9)]["ece_difference_pp"]["top2"] == pytest.approx(6.2)
+    assert rows[("lst", 0.9)]["ece_t_p"]["top2"] == pytest.approx(ece_t)
+    assert 2 * ece_t < 0.05
+    assert found["ece_raised_at"]["lst"]["top2"] == {"above": [0.1, 0.9], "beyond_seed_noise": [0.1, 0.9]}
+    assert found["ece_raised_at"]["lst"]["top1"] == {"above": [0.1, 0.9], "beyond_seed_noise": []}
+    assert rows[("lst", 0.9)]["ece_t_p"]["top1"] is None
     assert found["lst_range_pp"] == pytest.approx(
         statistics.mean(WERS[("lst", 0.9)]) - statistics.mean(WERS[("lst", 0.1)])
     )

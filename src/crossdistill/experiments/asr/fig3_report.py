@@ -5,8 +5,9 @@ and the calibration of the supervised head (paper 001, Section 5.1 and its fourt
 baseline with its 95 % interval and a paired t-test over seeds (Holm-adjusted over every point of the sweep), the
 exact sign test (``crossdistill.experiments.significance``), a Wilcoxon signed-rank test over the distinct test
 sentences (test-set sampling; ``sentence_errors`` says why sentences, not utterances), what each test can detect, and
-the dev ECE of the top-1/2/3 classes. ``fig3.png`` plots WER against lambda for both
-methods with the baseline's mean ± std as a band; ``calibration.png`` plots ECE_1..3 against lambda.
+the dev ECE of the top-1/2/3 classes with the paper's statements read off the means and tests. ``fig3.png`` plots
+WER against lambda for both methods with the baseline's mean ± std as a band; ``calibration.png`` plots ECE_1..3
+against lambda.
 ``report.json`` holds every number of the report.
 """
 
@@ -118,6 +119,11 @@ def compare(points: list[PointResult]) -> dict[str, Any]:
             shared = [s for s in point.seeds if s in baseline.metrics]
             differences = [100 * (point.metrics[s]["test_wer"] - baseline.metrics[s]["test_wer"]) for s in shared]
             tests = seed_test(differences)
+            ece_tests = {
+                rank: seed_test([100 * (point.metrics[s]["dev_ece"][rank] - baseline.metrics[s]["dev_ece"][rank])
+                                 for s in shared])
+                for rank in RANKS
+            }  # fmt: skip
             point_errors, words = sentence_errors({s: point.errors[s] for s in shared}, point.references)
             baseline_errors, _ = sentence_errors({s: baseline.errors[s] for s in shared}, baseline.references)
             sentences = word_error_test(point_errors, baseline_errors, words)
@@ -129,6 +135,8 @@ def compare(points: list[PointResult]) -> dict[str, Any]:
                 "t_p": tests.t_p,
                 "t_note": tests.t_note,
                 "interval_pp": tests.interval,
+                "ece_difference_pp": {rank: test.mean_difference for rank, test in ece_tests.items()},
+                "ece_t_p": {rank: test.t_p for rank, test in ece_tests.items()},
                 "detectable_pp": tests.detectable_pp,
                 "sign_p": tests.sign_p,
                 "sign_note": tests.sign_note,
@@ -158,7 +166,8 @@ def compare(points: list[PointResult]) -> dict[str, Any]:
 
 
 def findings(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The paper's three statements about Fig. 3, read off the measured means and tests."""
+    """The paper's statements about Fig. 3 and its fourth claim (calibration), read off the measured means and
+    tests (Holm over the λ values of a method for each ECE rank)."""
     by = {(r["method"], r["lambda"]): r for r in rows}
     base = by.get(("supervised", None))
     lambdas = sorted(
@@ -193,7 +202,21 @@ def findings(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "multitask_better_than_lst_at": [
             w for w, a, b in zip(lambdas, mtl, lst, strict=True) if a["test_wer_mean"] < b["test_wer_mean"]
         ],
+        "ece_raised_at": {method: _ece_raised(lambdas, rows) for method, rows in (("lst", lst), ("multitask", mtl))},
     }
+
+
+def _ece_raised(lambdas: list[float], points: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Per ECE rank: the λ values whose mean dev ECE is above the baseline's, and those beyond seed noise (paired t
+    over seeds, Holm over the λ values)."""
+    raised = {}
+    for rank in RANKS:
+        pairs = list(zip(lambdas, points, strict=True))
+        tested = {str(w): r["ece_t_p"][rank] for w, r in pairs if r["ece_t_p"][rank] is not None}
+        adjusted = holm(tested) if tested else {}
+        above = [w for w, r in pairs if r["ece_difference_pp"][rank] > 0]
+        raised[rank] = {"above": above, "beyond_seed_noise": [w for w in above if adjusted.get(str(w), 1.0) < ALPHA]}
+    return raised
 
 
 def _fmt_p(p: float | None) -> str:
@@ -246,6 +269,15 @@ def render_findings(found: dict[str, Any]) -> str:
             f"{listed(found['multitask_significantly_better_at'])}.",
             f"- **The multi-task head beats LST at every λ** (paper: yes): lower mean WER at λ = "
             f"{listed(found['multitask_better_than_lst_at'])} of {n}.",
+            *(
+                f"- **{name} raises the dev ECE of the 2nd and 3rd best classes** (paper: {claim}): mean ECE above "
+                f"the baseline's, 1st / 2nd / 3rd class, at λ = "
+                + " / ".join(listed(found["ece_raised_at"][method][rank]["above"]) for rank in RANKS)
+                + "; beyond seed noise at λ = "
+                + " / ".join(listed(found["ece_raised_at"][method][rank]["beyond_seed_noise"]) for rank in RANKS)
+                + f" (of {n})."
+                for method, name, claim in (("lst", "LST", "yes"), ("multitask", "The multi-task head", "no"))
+            ),
         ]
     )
 
@@ -263,7 +295,7 @@ def render_power(rows: list[dict[str, Any]]) -> str:
         lines = [
             f"- **Seed noise:** with {seeds} seeds the paired t-test detects (80 % power, 5 % level) a mean WER "
             f"difference of {t_test_detectable_effect(seeds):.1f} standard deviations of the per-seed differences: "
-            f"{min(seed_detectable):.2f}-{max(seed_detectable):.2f} pp at the spreads observed (each estimated from "
+            f"{_span(seed_detectable)} pp at the spreads observed (each estimated from "
             f"{seeds} differences, so a rough guide)."
         ]
     else:
@@ -273,11 +305,16 @@ def render_power(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"- **Test-set sampling:** the Wilcoxon test over the {first['sentences']} distinct test sentences "
             f"({first['reference_words']:,} reference words per seed) detects differences of about "
-            f"{min(sentence_detectable):.2f}-{max(sentence_detectable):.2f} pp (80 % power, paired-t approximation "
+            f"{_span(sentence_detectable)} pp (80 % power, paired-t approximation "
             "on the same per-sentence differences). It conditions on the trained runs: it speaks to which sentences "
             "the test set drew, not to training randomness."
         )
     return "\n".join(lines)
+
+
+def _span(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}-{high:.2f}"
 
 
 def plot_fig3(rows: list[dict[str, Any]], path: Path) -> Path:
