@@ -45,7 +45,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 SWEEP_KEYS = ("setup", "train_overrides")
 
 
-# The calibrated default sweep (docs/asr.md, "Calibrating Fig. 3"; docs/results/asr-fig3/): the `fig3_large` corpus
+# The calibrated default sweep (docs/asr.md, "Fifth round"; docs/results/asr-fig3/): the `fig3_large` corpus
 # (3,000 distinct training sentences), 256 subwords, and a model of width 96 with 4 encoder and 2 decoder layers,
 # trained 25 epochs without SpecAugment and at dropout 0.1 (on 2 h of synthetic speech the LibriSpeech-sized masks
 # held the dev token accuracy at 0.51 after 20 epochs, against 0.65 without them: probes E5 and E7), a warm-up of

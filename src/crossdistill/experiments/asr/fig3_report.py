@@ -100,6 +100,8 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def compare(points: list[PointResult]) -> dict[str, Any]:
     """Every point against the baseline: per-seed WER differences (pp, paired by seed), tests, Holm over points."""
     baseline = next((p for p in points if p.method == "supervised"), None)
+    if baseline is not None:  # per sentence once; word_error_test pairs each point with it on the seeds both have
+        baseline_errors, words = sentence_errors(baseline.errors, baseline.references)
     rows = []
     for point in points:
         wer_mean, wer_std = _mean_std(point.wers())
@@ -124,9 +126,7 @@ def compare(points: list[PointResult]) -> dict[str, Any]:
                                  for s in shared])
                 for rank in RANKS
             }  # fmt: skip
-            point_errors, words = sentence_errors({s: point.errors[s] for s in shared}, point.references)
-            baseline_errors, _ = sentence_errors({s: baseline.errors[s] for s in shared}, baseline.references)
-            sentences = word_error_test(point_errors, baseline_errors, words)
+            sentences = word_error_test(sentence_errors(point.errors, point.references)[0], baseline_errors, words)
             row |= {
                 "differences_pp": list(tests.differences),
                 "mean_difference_pp": tests.mean_difference,
@@ -202,7 +202,7 @@ def findings(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "multitask_better_than_lst_at": [
             w for w, a, b in zip(lambdas, mtl, lst, strict=True) if a["test_wer_mean"] < b["test_wer_mean"]
         ],
-        "ece_raised_at": {method: _ece_raised(lambdas, rows) for method, rows in (("lst", lst), ("multitask", mtl))},
+        "ece_raised_at": {"lst": _ece_raised(lambdas, lst), "multitask": _ece_raised(lambdas, mtl)},
     }
 
 
@@ -210,8 +210,8 @@ def _ece_raised(lambdas: list[float], points: list[dict[str, Any]]) -> dict[str,
     """Per ECE rank: the λ values whose mean dev ECE is above the baseline's, and those beyond seed noise (paired t
     over seeds, Holm over the λ values)."""
     raised = {}
+    pairs = list(zip(lambdas, points, strict=True))
     for rank in RANKS:
-        pairs = list(zip(lambdas, points, strict=True))
         tested = {str(w): r["ece_t_p"][rank] for w, r in pairs if r["ece_t_p"][rank] is not None}
         adjusted = holm(tested) if tested else {}
         above = [w for w, r in pairs if r["ece_difference_pp"][rank] > 0]
