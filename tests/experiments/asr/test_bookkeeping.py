@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from crossdistill.experiments.asr import bookkeeping
 from crossdistill.experiments.asr.bookkeeping import add_seconds, code_commit, record_settings, write_planned_configs
 
 
@@ -32,3 +33,14 @@ def test_the_state_file_refuses_other_settings_and_sums_wall_time(tmp_path):
     assert data["commits"] == [code_commit()] and code_commit() != "unknown"
     with pytest.raises(ValueError, match="holds a grid with other settings \\(decode differ\\)"):
         record_settings(state, {"decode": {"beam": 4}}, {}, "grid")
+
+
+def test_a_stage_killed_part_way_keeps_its_time_up_to_the_last_finished_run(tmp_path, monkeypatch):
+    now = iter([10.0, 12.5, 16.0, 100.0])  # start, run 1 done, run 2 done; the process dies in run 3
+    monkeypatch.setattr(bookkeeping.time, "perf_counter", lambda: next(now))
+    state = tmp_path / "fig3.json"
+    add_seconds(state, "runs", 4.0)  # an earlier invocation
+    clock = bookkeeping.StageClock(state, "runs")
+    clock.tick()
+    clock.tick()
+    assert json.loads(state.read_text())["wall_seconds"] == {"runs": 10.0}

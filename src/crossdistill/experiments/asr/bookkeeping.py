@@ -1,11 +1,13 @@
 """What a paper-001 benchmark keeps beside its runs: each run's planned config, the grid's settings, the commits
-the code ran at, and the wall time per stage (summed over restarts). Table 1 uses it, and the Fig. 3 sweep too."""
+the code ran at, and the wall time per stage (summed over restarts; a stage killed part-way counts up to its last
+finished run). Table 1 uses it, and the Fig. 3 sweep too."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -71,6 +73,20 @@ def add_seconds(path: Path, stage: str, seconds: float) -> None:
     timings = state.setdefault("wall_seconds", {})
     timings[stage] = round(timings.get(stage, 0.0) + seconds, 1)
     atomic_write_text(path, json.dumps(state, indent=2) + "\n")
+
+
+class StageClock:
+    """A stage's wall time, credited to the state file at every ``tick`` (after each finished run, say), so a
+    stage killed part-way keeps the time up to its last tick: only the unfinished run's time is lost."""
+
+    def __init__(self, path: Path, stage: str) -> None:
+        self.path, self.stage = path, stage
+        self.mark = time.perf_counter()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        add_seconds(self.path, self.stage, now - self.mark)
+        self.mark = now
 
 
 def code_commit() -> str:

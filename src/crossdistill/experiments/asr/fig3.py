@@ -193,8 +193,6 @@ def prepare_inputs(out: Path, settings: Fig3Settings, progress: bool) -> SharedI
 
 def run_fig3(out: str | Path, settings: Fig3Settings) -> Path:
     """Run (or finish) the whole sweep into ``out``; returns the report's path."""
-    from crossdistill.experiments.asr.fig3_report import write_fig3_report
-
     settings.check()
     out = Path(out)
     progress = show_progress()
@@ -204,14 +202,19 @@ def run_fig3(out: str | Path, settings: Fig3Settings) -> Path:
     write_run_configs(runs, inputs, settings)
     todo = [run for run in runs if not run.finished]
     print(f"fig3: {len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to do", flush=True)
-    started = time.perf_counter()
+    clock = bookkeeping.StageClock(out / STATE_FILE, "runs")
     if settings.setup.jobs == 1:
         for run in tqdm(todo, desc="fig3", unit="run", disable=not progress):
             _train_in_process(run)
+            clock.tick()
     else:
         with ThreadPoolExecutor(max_workers=settings.setup.jobs) as pool:
-            list(tqdm(pool.map(_train_subprocess, todo), total=len(todo), desc="fig3", disable=not progress))
-    _add_seconds(out, "runs", time.perf_counter() - started)
+            for _ in tqdm(pool.map(_train_subprocess, todo), total=len(todo), desc="fig3", disable=not progress):
+                clock.tick()
+    clock.tick()
+    # Imported here, not when the sweep starts: a sweep that outlives a code update reports with the new code.
+    from crossdistill.experiments.asr.fig3_report import write_fig3_report
+
     return write_fig3_report(out)
 
 

@@ -23,7 +23,6 @@ import dataclasses
 import multiprocessing
 import os
 import sys
-import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -239,7 +238,7 @@ def finish_runs(out: Path, settings: Table1Settings, progress: bool, announce=No
     write_run_configs(runs, setup, settings)
     todo = [run for run in runs if not is_finished(run)]
     print(f"table1: {len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to do", flush=True)
-    started = time.perf_counter()
+    clock = bookkeeping.StageClock(Path(out) / STATE_FILE, "runs")
     jobs, threads = settings.setup.jobs, settings.setup.threads
     work = [(run, settings.decode, setup.word_lm_cache, threads) for run in todo]
     if jobs == 1 or len(todo) <= 1:
@@ -247,6 +246,7 @@ def finish_runs(out: Path, settings: Table1Settings, progress: bool, announce=No
             if announce is not None:
                 announce(f"training and decoding {item[0].cell}, seed {item[0].seed}")
             train_and_decode(*item)
+            clock.tick()
     else:
         if announce is not None:
             announce(f"training and decoding {len(todo)} runs, {jobs} at a time (each logs to runs/<cell>/seed<k>.log)")
@@ -262,7 +262,8 @@ def finish_runs(out: Path, settings: Table1Settings, progress: bool, announce=No
                     raise RuntimeError(
                         f"run {run.cell} seed {run.seed} failed ({error}); see {run.log_path}"
                     ) from error
-    add_seconds(out, "runs", time.perf_counter() - started)
+                clock.tick()
+    clock.tick()
     return runs
 
 
