@@ -12,8 +12,8 @@ from crossdistill.cli import main
 from crossdistill.experiments.benchmarks import seq2seq
 
 TINY = {"batch_size": 2, "seconds": 0.6, "tokens_per_second": 5.0, "subwords": 30, "steps": 1, "rounds": 1,
-        "decode_utterances": 2, "beam": 3, "d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "threads": 1,
-        "seed": 0}  # fmt: skip
+        "decode_utterances": 2, "beam": 3, "ctc_weight": 0.4, "d_model": 16, "encoder_layers": 1, "decoder_layers": 1,
+        "threads": 1, "seed": 0}  # fmt: skip
 
 
 def test_the_synthetic_items_are_what_a_run_feeds_the_model():
@@ -35,5 +35,7 @@ def test_every_objective_is_timed_and_the_overheads_are_their_ratios(capsys):
         assert result["train_utterances_per_second"][name] == pytest.approx(2 / value)
     for name in ("lst", "multitask"):
         assert result["overhead_vs_supervised"][name] == pytest.approx(seconds[name] / seconds["supervised"])
-    assert set(result["decode_real_time_factor"]) == {"beam1", "beam3"}
-    assert all(v > 0 for v in result["decode_real_time_factor"].values())
+    decoding = result["decode_real_time_factor"]
+    assert set(decoding) == {"beam1", "beam3", "beam3_joint_ctc0.4"} and all(v > 0 for v in decoding.values())
+    assert result["joint_ctc_over_attention"] == pytest.approx(decoding["beam3_joint_ctc0.4"] / decoding["beam3"])
+    assert result["settings"]["ctc_weight"] == 0.4

@@ -7,9 +7,10 @@ tempered interpolated target; the multi-task head, eq. 4, with the second output
 Adam step. Overheads are each objective's step time over the supervised one's.
 
 Decoding: the real-time factor (decoding seconds per second of audio) of the batched beam search at beam 1 and at the
-recipe's default beam. The model is untrained, so ``</s>`` is banned and every hypothesis runs to the same length,
-the number of target tokens a transcript of that duration has (``--tokens-per-second``): the cost of decoding such a
-transcript, not a trained model's early stops.
+recipe's default beam, and at the default beam with joint CTC/attention decoding (``--ctc-weight``, a model with its
+CTC layer; ``joint_ctc_over_attention`` is its cost over attention alone). The model is untrained, so ``</s>`` is
+banned and every hypothesis runs to the same length, the number of target tokens a transcript of that duration has
+(``--tokens-per-second``): the cost of decoding such a transcript, not a trained model's early stops.
 
 Sizes default to the recipe's (``crossdistill.train.asr.seq2seq_config``) and the units folder's 1,000 subwords.
 """
@@ -43,6 +44,7 @@ SETTINGS = (
     "rounds",
     "decode_utterances",
     "beam",
+    "ctc_weight",
     "d_model",
     "encoder_layers",
     "decoder_layers",
@@ -64,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decode-utterances", type=int, default=8, help="utterances decoded per beam (default 8)")
     parser.add_argument(
         "--beam", type=int, default=DecodeConfig.beam, help=f"default beam (default {DecodeConfig.beam})"
+    )
+    parser.add_argument(
+        "--ctc-weight",
+        type=float,
+        default=0.6,
+        help="joint CTC/attention decoding weight of the joint measurement (default 0.6, the Fig. 3 default's)",
     )
     parser.add_argument("--d-model", type=int, default=ModelOptions.d_model)
     parser.add_argument("--encoder-layers", type=int, default=ModelOptions.encoder_layers)
@@ -90,14 +98,16 @@ def make_items(args: argparse.Namespace, rng: np.random.Generator, count: int) -
     return items
 
 
-def model_config(args: argparse.Namespace, kd_head: bool) -> Seq2SeqConfig:
+def model_config(args: argparse.Namespace, kd_head: bool, ctc_head: bool = False) -> Seq2SeqConfig:
     sizes = ModelOptions(
         d_model=args.d_model,
         encoder_layers=args.encoder_layers,
         decoder_layers=args.decoder_layers,
         ff_dim=4 * args.d_model,
     )
-    return Seq2SeqConfig(vocab_size=args.subwords, sos_id=SOS, eos_id=EOS, kd_head=kd_head, **vars(sizes))
+    return Seq2SeqConfig(
+        vocab_size=args.subwords, sos_id=SOS, eos_id=EOS, kd_head=kd_head, ctc_head=ctc_head, **vars(sizes)
+    )
 
 
 def _training_step(args: argparse.Namespace, name: str, items: list[dict]):
@@ -129,10 +139,10 @@ def _median_seconds(step, steps: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def decoding_real_time_factor(args: argparse.Namespace, items: list[dict], beam: int) -> float:
+def decoding_real_time_factor(args: argparse.Namespace, items: list[dict], beam: int, ctc_weight: float = 0.0) -> float:
     """Seconds of beam search per second of audio, every hypothesis decoded to its transcript's token count."""
     torch.manual_seed(args.seed)
-    model = Seq2SeqASR(model_config(args, kd_head=False)).eval()
+    model = Seq2SeqASR(model_config(args, kd_head=False, ctc_head=ctc_weight > 0)).eval()
     audio = sum(item["features"].shape[0] for item in items) / 100
     started = time.perf_counter()
     for item in items:  # one at a time: each runs to its own length (batching is measured by the training side)
@@ -144,6 +154,7 @@ def decoding_real_time_factor(args: argparse.Namespace, items: list[dict], beam:
             beam,
             max_tokens=limit,
             banned=[EOS, 0, SOS, 3],
+            ctc_weight=ctc_weight,
         )
     return (time.perf_counter() - started) / audio
 
@@ -160,13 +171,15 @@ def run(args: argparse.Namespace) -> dict:
             seconds[name].append(_median_seconds(step, args.steps))
     best = {name: min(values) for name, values in seconds.items()}
     decode_items = make_items(args, np.random.default_rng(args.seed + 1), args.decode_utterances)
+    decoding = {f"beam{b}": decoding_real_time_factor(args, decode_items, b) for b in sorted({1, args.beam})}
+    joint = f"beam{args.beam}_joint_ctc{args.ctc_weight:g}"
+    decoding[joint] = decoding_real_time_factor(args, decode_items, args.beam, args.ctc_weight)
     return {
         "train_utterances_per_second": {name: args.batch_size / value for name, value in best.items()},
         "train_step_seconds": best,
         "overhead_vs_supervised": {name: best[name] / best["supervised"] for name in ("lst", "multitask")},
-        "decode_real_time_factor": {
-            f"beam{b}": decoding_real_time_factor(args, decode_items, b) for b in sorted({1, args.beam})
-        },
+        "decode_real_time_factor": decoding,
+        "joint_ctc_over_attention": decoding[joint] / decoding[f"beam{args.beam}"],
         "settings": {key: value for key, value in vars(args).items() if key in SETTINGS}
         | {"note": "synthetic batch; untrained model decoded to the transcripts' lengths"},
     }

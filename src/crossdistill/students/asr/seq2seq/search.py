@@ -55,7 +55,7 @@ def check_search_options(beam: int, length_penalty: float, max_tokens: int, ctc_
 
 
 class JointCTC:
-    """The CTC side of joint decoding: one prefix scorer per utterance and each running hypothesis' state."""
+    """The CTC side of joint decoding: the batch's prefix scorer and each running hypothesis' state."""
 
     def __init__(self, model: Seq2SeqASR, memory: Tensor, memory_mask: Tensor, weight: float, beam: int) -> None:
         if model.ctc is None:
@@ -63,24 +63,33 @@ class JointCTC:
         log_probs = torch.log_softmax(model.ctc(memory).float(), dim=-1).cpu().numpy()
         frames = memory_mask.sum(dim=1).tolist()
         eos = model.config.eos_id
-        self.scorers = [CTCPrefixScorer(log_probs[b, : frames[b]], CTC_BLANK, eos) for b in range(len(frames))]
-        self.states = [[scorer.initial()] * beam for scorer in self.scorers]  # utterance -> beam slot -> state
+        self.scorer = CTCPrefixScorer(log_probs, CTC_BLANK, eos, frames)
+        self.states = [[self.scorer.initial(b)] * beam for b in range(len(frames))]  # utterance -> slot -> state
         self.weight, self.pre_beam, self.eos = weight, min(math.ceil(1.5 * beam), log_probs.shape[-1]), eos
         self.pending: dict[tuple[int, int, int], PrefixState] = {}
 
-    def rescore(self, utterance: int, slot: int, prefix: Tensor, attention: Tensor, force_eos: bool) -> Tensor:
-        """Joint log-scores (V,) of extending the hypothesis in ``slot`` (``prefix``: ``<s>`` y_1 .. y_n) by each
-        pre-selected token (and ``</s>`` when ``force_eos``), -inf for the others; the states wait in ``pending``."""
-        candidates = attention.topk(self.pre_beam).indices
-        if force_eos:
-            candidates = torch.tensor([self.eos])
-        candidates = [c for c in candidates.tolist() if c != CTC_BLANK and math.isfinite(float(attention[c]))]
-        state = self.states[utterance][slot]
-        extended = self.scorers[utterance].extend(tuple(prefix[1:].tolist()), state, np.array(candidates, np.int64))
+    def rescore(self, slots: list[tuple[int, int]], prefixes: Tensor, attention: Tensor, force_eos: Tensor) -> Tensor:
+        """Joint log-scores (H, V) of extending the running hypotheses ``slots`` ((utterance, beam slot) each;
+        ``prefixes`` (H, n): ``<s>`` y_1 .. y_n) by each one's pre-selected tokens (only ``</s>`` where ``force_eos``),
+        -inf for the other tokens; the new states wait in ``pending``."""
+        candidates = attention.topk(self.pre_beam, dim=1).indices
+        candidates[force_eos] = self.eos
+        valid = (candidates != CTC_BLANK) & torch.isfinite(attention.gather(1, candidates))
+        valid[force_eos, 1:] = False
+        lasts = prefixes[:, -1].tolist() if prefixes.shape[1] > 1 else [-1] * len(slots)  # -1: only <s> so far
+        states = [self.states[utterance][slot] for utterance, slot in slots]
+        r, psi = self.scorer.extend_many([u for u, _ in slots], lasts, states, candidates.cpu().numpy(),
+                                         valid.cpu().numpy())  # fmt: skip
+        before = np.array([state.score for state in states])[:, None]
+        gain = torch.from_numpy(self.weight * (psi - before)).to(attention)
+        scores = (1 - self.weight) * attention.gather(1, candidates) + gain
         joint = torch.full_like(attention, float("-inf"))
-        for token, new in zip(candidates, extended, strict=True):
-            joint[token] = (1 - self.weight) * attention[token] + self.weight * (new.score - state.score)
-            self.pending[(utterance, slot, token)] = new
+        hypothesis, column = torch.nonzero(valid, as_tuple=True)  # a token appears once per row among the valid
+        joint[hypothesis, candidates[hypothesis, column]] = scores[hypothesis, column]
+        for h, k, token in zip(hypothesis.tolist(), column.tolist(), candidates[hypothesis, column].tolist(),
+                               strict=True):  # fmt: skip
+            utterance, slot = slots[h]
+            self.pending[(utterance, slot, token)] = PrefixState(r[h, :, :, k], float(psi[h, k]))
         return joint
 
     def advance(self, utterance: int, chosen: list[tuple[int, int]], beam: int) -> None:
@@ -154,14 +163,14 @@ def _search(
             log_probs[:, banned] = float("-inf")
         if joint is not None:  # attention scores -> joint scores of the pre-selected extensions
             joint.clear()
-            for row in range(n):
-                utterance = int(active[row])
-                for k in range(beam):
-                    if torch.isfinite(scores[row, k]):
-                        at_limit = step >= limits[utterance]
-                        log_probs[row * beam + k] = joint.rescore(
-                            utterance, k, tokens[row, k], log_probs[row * beam + k], at_limit
-                        )
+            rows, slots = torch.nonzero(torch.isfinite(scores), as_tuple=True)  # the running hypotheses
+            utterances = active[rows]
+            at_limit = torch.tensor([step >= limits[u] for u in utterances.tolist()], device=device)
+            live = rows * beam + slots
+            log_probs[live] = joint.rescore(
+                list(zip(utterances.tolist(), slots.tolist(), strict=True)), tokens[rows, slots], log_probs[live],
+                at_limit,
+            )  # fmt: skip
         vocab = log_probs.shape[-1]
         candidates = (scores.unsqueeze(-1) + log_probs.view(n, beam, vocab)).view(n, beam * vocab)
         top_scores, top_index = candidates.topk(min(2 * beam, beam * vocab), dim=1)
