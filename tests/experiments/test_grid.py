@@ -1,10 +1,14 @@
-"""A miniature Table I grid on the tiny pipeline: runs, resumes without redoing finished runs, and reports."""
+"""A miniature Table I grid on the tiny pipeline: runs, resumes without redoing finished runs, and reports; its
+declared primary comparisons are recorded before the first run and fixed from then on."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from crossdistill.experiments.grid import plan_grid, run_grid
+from crossdistill.experiments import grid as grid_module
+from crossdistill.experiments.grid import GRID_FILE, METRICS_FILE, plan_grid, run_grid
 from crossdistill.experiments.report import collect_results, write_report
 
 
@@ -73,3 +77,36 @@ def test_a_grid_planned_before_a_config_key_existed_still_matches(mini_grid, tmp
     assert runs[0].config_path.read_text() == text
     with pytest.raises(ValueError, match="another configuration"):
         plan_grid(mini_grid, [0], tmp_path / "g", [*base, "specaugment.p=0.5"])
+
+
+def test_the_primary_comparisons_are_on_disk_before_the_first_run_and_cannot_change_on_a_resume(
+    mini_grid, tmp_path, monkeypatch
+):
+    declared = tmp_path / "declared.yaml"
+    declared.write_text(mini_grid.read_text() + "primary:\n  - [dropout_x_triangular, vanilla]\n")
+    out, overrides = tmp_path / "g", ["corpus=/c", "acoustic=/a"]
+    seen = []
+
+    def train(run):  # instead of a real run: what grid.json holds when it starts, then a finished run
+        seen.append(json.loads((out / GRID_FILE).read_text()))
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # the grid is killed in its second run
+        (run.out / METRICS_FILE).write_text("{}")
+
+    monkeypatch.setattr(grid_module, "_prepare_shared_caches", lambda run: None)
+    monkeypatch.setattr(grid_module, "_train_in_process", train)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(declared, [0], out, overrides)
+    assert [state["primary"] for state in seen] == [[["dropout_x_triangular", "vanilla"]]] * 2
+    assert [state["finished_runs"] for state in seen] == [0, 1]  # the first run's end was recorded before the kill
+    assert seen[1]["wall_seconds"] >= seen[0]["wall_seconds"] >= 0
+
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(mini_grid.read_text() + "primary:\n  - [vanilla, dropout_x_triangular]\n")
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    with pytest.raises(ValueError, match=r"declares the primary comparisons .* fixed before the first run"):
+        run_grid(changed, [0, 1], out, overrides)
+    with pytest.raises(ValueError, match=r"declares the primary comparisons .* fixed before the first run"):
+        run_grid(mini_grid, [0], out, overrides)  # dropping them is a change too
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    assert run_grid(declared, [0], out, overrides)["finished_runs"] == 2  # the same declaration resumes

@@ -53,6 +53,12 @@ def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[st
     if not grid.get("cells"):
         raise ValueError(f"{grid_config}: no cells")
     primary = check_primary(grid, grid_config)
+    recorded = _read_info(Path(out)).get("primary", []) if (Path(out) / GRID_FILE).is_file() else primary
+    if recorded != primary:  # declared before the first run: changing them on a resume would pick them after seeing
+        raise ValueError(
+            f"{Path(out) / GRID_FILE} declares the primary comparisons {recorded} and {grid_config} now declares "
+            f"{primary}; they are fixed before the first run: use a new --out"
+        )
     grid_overrides = [o for o in overrides if o.split("=", 1)[0] in GRID_KEYS]
     train_overrides = [o for o in overrides if o not in grid_overrides]
     teacher_dir = grid.get("teacher_dir")
@@ -123,8 +129,19 @@ def check_primary(grid, grid_config: Path) -> list[list[str]]:
 def run_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[str], jobs: int = 1) -> dict:
     """Run every unfinished (cell, seed); ``jobs`` > 1 runs that many training processes at once."""
     out = Path(out)
-    started = time.time()
     runs, info = plan_grid(grid_config, seeds, out, overrides)
+    info["wall_seconds"] = _read_info(out).get("wall_seconds", 0.0)
+    mark = time.time()
+
+    def record() -> None:  # before any run (the primary comparisons), then after each: a kill keeps the time so far
+        nonlocal mark
+        now = time.time()
+        info["wall_seconds"] += now - mark
+        info["finished_runs"] = sum(run.finished for run in runs)
+        atomic_write_text(out / GRID_FILE, json.dumps(info, indent=2) + "\n")
+        mark = now
+
+    record()
     todo = [run for run in runs if not run.finished]
     print(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to do")
     if todo:
@@ -132,21 +149,14 @@ def run_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[str
     if jobs <= 1:
         for run in tqdm(todo, desc="grid", unit="run", disable=not show_progress()):
             _train_in_process(run)
+            record()
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(
-                tqdm(
-                    pool.map(lambda r: _train_subprocess(r, threads), todo),
-                    total=len(todo),
-                    desc="grid",
-                    disable=not show_progress(),
-                )
-            )
-    previous = _read_info(out)
-    info["wall_seconds"] = previous.get("wall_seconds", 0.0) + (time.time() - started)
-    info["finished_runs"] = sum(run.finished for run in runs)
-    atomic_write_text(out / GRID_FILE, json.dumps(info, indent=2) + "\n")
+            finished = pool.map(lambda r: _train_subprocess(r, threads), todo)
+            for _ in tqdm(finished, total=len(todo), desc="grid", disable=not show_progress()):
+                record()
+    record()
     return info
 
 

@@ -1,8 +1,8 @@
 """The comparisons a grid declares in advance (its ``primary`` list), tested first and on their own.
 
 A grid config may name pairs ``[cell, baseline]`` under ``primary``; ``crossdistill grid`` records them in
-``grid.json`` before any run, so the report's answer to those questions cannot have been picked after seeing the
-table. Each pair gets, on the seeds both cells finished:
+``grid.json`` before any run and refuses another list on a resume, so the report's answer to those questions cannot
+have been picked after seeing the table. Each pair gets, on the seeds both cells finished:
 
 - over seeds (training randomness): the paired t-test and the exact sign test on the per-seed differences, under
   each selection protocol (``crossdistill.experiments.protocols``), Holm-adjusted over the primary pairs alone;
