@@ -57,3 +57,25 @@ def settings_without(config: DictConfig, keys: Sequence[str], trainer_keys: Sequ
     for key in trainer_keys:
         plain.get("trainer", {}).pop(key, None)
     return plain
+
+
+def pop_dotted(plain: dict, dotted: str) -> None:
+    """Remove the nested key ``a.b.c`` from plain config data, if it is there."""
+    *parents, leaf = dotted.split(".")
+    node = plain
+    for parent in parents:
+        node = node.get(parent) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(leaf, None)
+
+
+def drop_when_off(plain: dict, switch: str, keys: Sequence[str]) -> None:
+    """Remove the nested ``keys`` from a run's identity ``plain`` when the nested option ``switch`` is off (falsy or
+    absent). An option added after runs were made counts in a run's identity only when it is used, so a run made
+    before the option existed (its config lacks it) stays the same run as one with the option off."""
+    node = plain
+    for part in switch.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if not node:
+        for key in keys:
+            pop_dotted(plain, key)

@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from crossdistill.common.config import settings_without
+from crossdistill.common.config import drop_when_off, settings_without
 from crossdistill.kd import build_objective
 from crossdistill.students.asr.specaugment import SpecAugmentConfig
 from crossdistill.students.configs import config_from_dict
@@ -170,8 +170,7 @@ def run_identity(config: DictConfig) -> dict[str, Any]:
     is the same run as one with SpecAugment off.
     """
     identity = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
-    if not (identity.get("specaugment") or {}).get("enabled"):
-        identity.pop("specaugment", None)
+    drop_when_off(identity, "specaugment.enabled", ["specaugment"])
     return identity
 
 

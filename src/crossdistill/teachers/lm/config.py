@@ -12,7 +12,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from crossdistill.common.config import load_structured_config
+from crossdistill.common.config import load_structured_config, pop_dotted
 from crossdistill.teachers.lm.vocabulary import check_unit
 
 
@@ -128,9 +128,5 @@ def run_identity(config: DictConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the run it continues (everything that changes the result)."""
     plain = OmegaConf.to_container(config, resolve=True)
     for dotted in RESUMABLE_CHANGES:
-        *parents, leaf = dotted.split(".")
-        node = plain
-        for parent in parents:
-            node = node[parent]
-        node.pop(leaf, None)
+        pop_dotted(plain, dotted)
     return plain

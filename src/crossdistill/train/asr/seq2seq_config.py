@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from crossdistill.common.config import load_structured_config, settings_without
+from crossdistill.common.config import drop_when_off, load_structured_config, settings_without
 from crossdistill.students.asr import SpecAugmentConfig
 from crossdistill.students.asr.seq2seq.model import Seq2SeqConfig
 from crossdistill.students.asr.seq2seq.search import check_search_options
@@ -215,8 +215,6 @@ def check_config(config: DictConfig, where: str = "") -> None:
 def settings_identity(config: DictConfig) -> dict[str, Any]:
     """The settings a resumed run must share with the run it continues (locations and execution keys left out)."""
     plain = settings_without(config, EXECUTION_KEYS, TRAINER_EXECUTION_KEYS)
-    if not plain["frame_weight"]:  # runs made before the frame loss existed keep their identity
-        del plain["frame_weight"], plain["frame_unit"]
-    if not plain["decode"]["ctc_weight"]:  # likewise before joint CTC decoding existed
-        del plain["decode"]["ctc_weight"]
+    drop_when_off(plain, "frame_weight", ["frame_weight", "frame_unit"])  # options added after the first runs
+    drop_when_off(plain, "decode.ctc_weight", ["decode.ctc_weight"])
     return plain
