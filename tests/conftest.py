@@ -189,6 +189,24 @@ def without_throughput():
 
 
 @pytest.fixture(scope="session")
+def lengthen_killed_process():
+    """``lengthen_killed_process(checkpoint, seconds)``: add ``seconds`` to the wall time that a killed run's resume
+    checkpoint says its processes spent (as if the killed process had run that much longer); the resumed run must
+    report at least that. Returns the checkpoint's value before the change."""
+    import torch
+
+    def lengthen(checkpoint: Path, seconds: float) -> float:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        (clock,) = [entry for entry in state["callbacks"].values() if "seconds" in entry and "random" in entry]
+        before = clock["seconds"]
+        clock["seconds"] += seconds
+        torch.save(state, checkpoint)
+        return before
+
+    return lengthen
+
+
+@pytest.fixture(scope="session")
 def run_killed():
     """``run_killed(target, n, *cli_args)``: run ``crossdistill *cli_args`` in a subprocess killed (SIGKILL) on
     the ``n``-th call of ``target`` ("module:attribute", e.g. "crossdistill.train.x:Class.method"); returns

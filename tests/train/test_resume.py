@@ -62,7 +62,9 @@ def assert_same_weights(a: Path, b: Path) -> None:
     assert not different, f"weights differ: {different}"
 
 
-def test_intent_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(pipeline, run_killed, tmp_path):
+def test_intent_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(
+    pipeline, run_killed, lengthen_killed_process, tmp_path
+):
     epochs, batch_size = 4, 16
     overrides = pipeline.overrides(tmp_path / "straight", epochs=epochs, batch_size=batch_size)
     config = CONFIGS / "dropout_x_triangular.yaml"
@@ -75,10 +77,12 @@ def test_intent_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(pipelin
     killed = run_killed(INTENT_STEP, 2 * per_epoch + 3, *args)  # the third batch of epoch 3
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (out / "checkpoints" / "last.ckpt").is_file() and not (out / "metrics.json").exists()
+    assert 0 < lengthen_killed_process(out / "checkpoints" / "last.ckpt", 1e6) < 600
 
     assert _cli(*args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert without_timing(metrics) == without_timing(straight)
+    assert 1e6 < metrics["wall_seconds"] < 1e6 + 600  # the killed process's time counts
     assert_same_weights(out / "model" / "model.safetensors", tmp_path / "straight" / "model" / "model.safetensors")
     # The CSV log holds every epoch once, as the uninterrupted run's does (the killed epoch's rows are dropped).
     assert csv_rows(out / "logs" / "metrics.csv") == csv_rows(tmp_path / "straight" / "logs" / "metrics.csv")

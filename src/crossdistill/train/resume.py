@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,14 +49,22 @@ class EpochEndCheckpoint(Checkpoint):
     def __init__(self, dirpath: str | os.PathLike) -> None:
         self.path = Path(dirpath) / LAST_CHECKPOINT
         self._capture: dict[str, Any] | None = None
+        self._started = time.time()
+        # Wall seconds of the run's earlier processes, up to the checkpoint this one resumed from (0 for a fresh run):
+        # a run's reported time then counts the work its result is made of, whatever process did it.
+        self.earlier_seconds = 0.0
 
     def state_dict(self) -> dict[str, Any]:
         # Called while any checkpoint is written; only this callback's own checkpoint's state is ever restored.
-        return {"random": self._capture} if self._capture is not None else {}
+        state: dict[str, Any] = {"seconds": self.earlier_seconds + time.time() - self._started}
+        if self._capture is not None:
+            state["random"] = self._capture
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if "random" in state_dict:
             restore_random_state(state_dict["random"])
+        self.earlier_seconds = float(state_dict.get("seconds", 0.0))  # absent in checkpoints made before it was kept
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # The previous epoch's averages are logged after its checkpoint: put them on disk before more work.
@@ -77,6 +86,11 @@ class EpochEndCheckpoint(Checkpoint):
         if trainer.is_global_zero:
             os.replace(tmp, self.path)
         trainer.strategy.barrier("last-checkpoint")
+
+
+def earlier_seconds(trainer: pl.Trainer) -> float:
+    """Wall seconds that a resumed run's earlier processes spent up to its resume checkpoint (0 for a fresh run)."""
+    return next((c.earlier_seconds for c in trainer.callbacks if isinstance(c, EpochEndCheckpoint)), 0.0)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from crossdistill.train.progress import progress_callbacks
 from crossdistill.train.resume import (
     EpochEndCheckpoint,
     ResumePoint,
+    earlier_seconds,
     find_resume_point,
     refuse_other_settings,
     run_loggers,
@@ -162,7 +163,7 @@ def train_intent(config: DictConfig) -> dict[str, Any]:
         "last_test_error": final.get("test/error"),
         "epochs": config.epochs,
         "history": module.history,
-        "wall_seconds": time.time() - started,
+        "wall_seconds": time.time() - started + earlier_seconds(trainer),  # over restarts
         "environment": numeric_environment(),  # what the last bits depend on beyond config and data
         "selection": "lowest validation error; test error reported at that epoch",
     }

@@ -34,7 +34,9 @@ def csv_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(asr_pipeline, run_killed, tmp_path):
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(
+    asr_pipeline, run_killed, lengthen_killed_process, tmp_path
+):
     epochs, batch_size = 3, 4
     extra = {"epochs": epochs, "batch_size": batch_size}
     straight = train(load_config(CONFIG, asr_pipeline.hybrid_overrides(tmp_path / "straight", **extra)))
@@ -45,6 +47,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(asr_pipeline
     killed = run_killed(TRAINING_STEP, per_epoch + 3, *args)  # the third batch of epoch 2
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (out / "checkpoints" / "last.ckpt").is_file() and not (out / "metrics.json").exists()
+    assert 0 < lengthen_killed_process(out / "checkpoints" / "last.ckpt", 1e6) < 600
 
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     resumed = subprocess.run([sys.executable, "-m", "crossdistill.cli", *map(str, args)], capture_output=True,
@@ -52,6 +55,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(asr_pipeline
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert without_timing(metrics) == without_timing(straight)
+    assert 1e6 < metrics["seconds"] < 1e6 + 600  # the killed process's time counts
     first, second = (
         load_file(out / "model" / "model.safetensors"),
         load_file(tmp_path / "straight" / "model" / "model.safetensors"),

@@ -122,7 +122,9 @@ def test_a_finished_run_is_returned_unchanged_and_other_settings_are_refused(run
         train(other)
 
 
-def test_a_killed_run_resumes_to_the_uninterrupted_result(runs, asr_pipeline, run_killed, tmp_path, without_throughput):
+def test_a_killed_run_resumes_to_the_uninterrupted_result(
+    runs, asr_pipeline, run_killed, lengthen_killed_process, tmp_path, without_throughput
+):
     reference_out, reference = runs["multitask"]
     out = tmp_path / "killed"
     args = ["asr", "train", "--config", str(CONFIGS / "multitask.yaml"),
@@ -130,9 +132,10 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(runs, asr_pipeline, ru
     # 20 training utterances in batches of 4: step 8 is in the middle of the second epoch.
     killed = run_killed("crossdistill.train.asr.seq2seq_module:Seq2SeqTrainingModule.training_step", 8, *args)
     assert killed.returncode != 0 and not (out / "metrics.json").exists()
-    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert 0 < lengthen_killed_process(out / "checkpoints" / "last.ckpt", 1e6) < 600
     assert main(args) == 0
     resumed = json.loads((out / "metrics.json").read_text())
+    assert 1e6 < resumed["seconds"] < 1e6 + 600
     for key in ("history", "dev_wer", "test_wer", "dev_ece", "selected_epoch", "dev_token_accuracy"):
         assert without_throughput(resumed[key]) == without_throughput(reference[key]), key
     a, b = (

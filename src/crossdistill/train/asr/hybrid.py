@@ -57,7 +57,7 @@ from crossdistill.train.asr.run_folder import (
     quiet_lightning,
     record_run,
 )
-from crossdistill.train.resume import find_resume_point
+from crossdistill.train.resume import earlier_seconds, find_resume_point
 
 __all__ = ["TrainedHybrid", "load_config", "load_trained_hybrid", "train"]
 
@@ -186,7 +186,7 @@ def _finish(out: Path, module: HybridTrainingModule, trainer: pl.Trainer, inputs
         "train_frames_per_second": float(np.median([r["train"]["frames_per_second"] for r in module.history])),
         "epochs": len(module.history),
         "history": module.history,
-        "seconds": round(time.time() - started, 1),
+        "seconds": round(time.time() - started + earlier_seconds(trainer), 1),  # over restarts
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     with append_log(out / LOG_FILE, 0):

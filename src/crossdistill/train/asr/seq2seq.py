@@ -62,7 +62,7 @@ from crossdistill.train.asr.seq2seq_data import (
 from crossdistill.train.asr.seq2seq_eval import teacher_forced_scores, transcribe, utterance_errors, word_error_rate
 from crossdistill.train.asr.seq2seq_inputs import Seq2SeqInputs, open_seq2seq_inputs
 from crossdistill.train.asr.seq2seq_module import Seq2SeqTrainingModule, build_objective
-from crossdistill.train.resume import find_resume_point
+from crossdistill.train.resume import earlier_seconds, find_resume_point
 
 __all__ = ["load_config", "train"]
 
@@ -228,7 +228,7 @@ def _finish(
         "train_utterances_per_second": float(np.median([r["train"]["utterances_per_second"] for r in module.history])),
         "epochs": len(module.history),
         "history": module.history,
-        "seconds": round(time.time() - started, 1),
+        "seconds": round(time.time() - started + earlier_seconds(trainer), 1),  # over restarts
     }
     atomic_write_text(out / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     with append_log(out / LOG_FILE, 0):
