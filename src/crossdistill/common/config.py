@@ -59,13 +59,19 @@ def settings_without(config: DictConfig, keys: Sequence[str], trainer_keys: Sequ
     return plain
 
 
-def pop_dotted(plain: dict, dotted: str) -> None:
-    """Remove the nested key ``a.b.c`` from plain config data, if it is there."""
+def _parent(plain: dict, dotted: str) -> tuple[dict | None, str]:
+    """The dict that holds the nested key ``a.b.c`` (None where a parent is missing) and its last part."""
     *parents, leaf = dotted.split(".")
     node = plain
     for parent in parents:
         node = node.get(parent) if isinstance(node, dict) else None
-    if isinstance(node, dict):
+    return (node if isinstance(node, dict) else None), leaf
+
+
+def pop_dotted(plain: dict, dotted: str) -> None:
+    """Remove the nested key ``a.b.c`` from plain config data, if it is there."""
+    node, leaf = _parent(plain, dotted)
+    if node is not None:
         node.pop(leaf, None)
 
 
@@ -73,9 +79,7 @@ def drop_when_off(plain: dict, switch: str, keys: Sequence[str]) -> None:
     """Remove the nested ``keys`` from a run's identity ``plain`` when the nested option ``switch`` is off (falsy or
     absent). An option added after runs were made counts in a run's identity only when it is used, so a run made
     before the option existed (its config lacks it) stays the same run as one with the option off."""
-    node = plain
-    for part in switch.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    if not node:
+    node, leaf = _parent(plain, switch)
+    if node is None or not node.get(leaf):
         for key in keys:
             pop_dotted(plain, key)

@@ -53,7 +53,8 @@ def plan_grid(grid_config: Path, seeds: list[int], out: Path, overrides: list[st
     if not grid.get("cells"):
         raise ValueError(f"{grid_config}: no cells")
     primary = check_primary(grid, grid_config)
-    recorded = _read_info(Path(out)).get("primary", []) if (Path(out) / GRID_FILE).is_file() else primary
+    recorded_grid = _read_info(Path(out))  # {} before the first run
+    recorded = recorded_grid.get("primary", []) if recorded_grid else primary
     if recorded != primary:  # declared before the first run: changing them on a resume would pick them after seeing
         raise ValueError(
             f"{Path(out) / GRID_FILE} declares the primary comparisons {recorded} and {grid_config} now declares "

@@ -82,19 +82,19 @@ class CTCPrefixScorer:
         utterances = np.asarray(utterances, dtype=np.int64)
         lasts = np.asarray(lasts, dtype=np.int64)
         frames = self.frames[utterances]  # (H,)
-        x = self.x[utterances]  # (H, T, V)
-        xs = np.take_along_axis(x, candidates[:, None, :], axis=2)  # (H, T, K)
-        blank = x[:, :, self.blank]  # (H, T)
+        # Only the candidates' and the blank's columns are gathered, not each hypothesis' whole (T, V) block.
+        xs = self.x[utterances[:, None], :, candidates].transpose(0, 2, 1)  # (H, T, K)
+        blank = self.x[utterances, :, self.blank]  # (H, T)
         r_prev = np.stack([state.r for state in states])  # (H, T, 2)
         r_sum = np.logaddexp(r_prev[:, :, 0], r_prev[:, :, 1])  # (H, T) paths of the prefix, ending in anything
         # phi_t: the prefix's paths after which c starts a new label; a repeat of the last label needs a blank first.
         repeat = candidates == lasts[:, None]  # (H, K)
         phi = np.where(repeat[:, None, :], r_prev[:, :, 1:2], r_sum[:, :, None])  # (H, T, K)
-        r = np.full((len(states), x.shape[1], 2, candidates.shape[1]), LOG_ZERO)
+        r = np.full((len(states), self.x.shape[1], 2, candidates.shape[1]), LOG_ZERO)
         empty = lasts < 0
         r[empty, 0, 0] = xs[empty, 0]
         psi = r[:, 0, 0].copy()
-        for t in range(1, x.shape[1]):
+        for t in range(1, self.x.shape[1]):
             r[:, t, 0] = np.logaddexp(r[:, t - 1, 0], phi[:, t - 1]) + xs[:, t]
             r[:, t, 1] = np.logaddexp(r[:, t - 1, 0], r[:, t - 1, 1]) + blank[:, t, None]
             psi = np.where((t < frames)[:, None], np.logaddexp(psi, phi[:, t - 1] + xs[:, t]), psi)
