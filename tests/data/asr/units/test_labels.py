@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crossdistill.data.asr.frames import frame_labels, frame_segment_indices
@@ -36,6 +36,7 @@ def random_pieces(word: str, rng: np.random.Generator, names: list[str]) -> list
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40))
+@example(seed=272788, min_ms=1)  # no spoken frame at all (found by a random run of the suite)
 def test_subword_frames_partition_each_word_in_order(seed, min_ms):
     rng = np.random.default_rng(seed)
     words = random_sentence(rng, 1, 8)
@@ -48,7 +49,8 @@ def test_subword_frames_partition_each_word_in_order(seed, min_ms):
     spoken = np.flatnonzero(~silent)
     # <sil> exactly before the first and after the last spoken frame
     outside = np.ones(aligned.n_frames, dtype=bool)
-    outside[spoken[0] : spoken[-1] + 1] = False
+    if spoken.size:  # phones of 1 ms can all fall between frame centres: then every frame is outside
+        outside[spoken[0] : spoken[-1] + 1] = False
     assert ((labels == SILENCE_ID) == outside).all()
     # inside, every frame is (word, piece position); they never go back: each word's frames are contiguous and
     # split among its own pieces in order
